@@ -65,17 +65,17 @@ pub enum ColumnType {
     Tinyint,
     /// duration (id 0x15 in v5; a custom type before)
     Duration,
-    /// list<T>
+    /// `list<T>`
     List(Box<ColumnType>),
-    /// map<K, V>
+    /// `map<K, V>`
     Map(Box<ColumnType>, Box<ColumnType>),
-    /// set<T>
+    /// `set<T>`
     Set(Box<ColumnType>),
     /// A user-defined type.
     Udt(Box<UdtType>),
-    /// tuple<...>
+    /// `tuple<...>`
     Tuple(Vec<ColumnType>),
-    /// vector<T, n>, carried on the wire as a custom `VectorType`.
+    /// `vector<T, n>`, carried on the wire as a custom `VectorType`.
     Vector(Box<ColumnType>, u32),
 }
 
@@ -116,17 +116,22 @@ const SIMPLE_MARSHAL: &[(&str, ColumnType)] = &[
 
 impl ColumnType {
     /// Reads one `[option]` type, recursively.
+    ///
+    /// Every id decodes in every version: servers are lenient about which ids they send,
+    /// and a reader gains nothing by refusing one it understands. `version` only matters
+    /// when encoding.
     pub fn decode(r: &mut Reader<'_>, version: Version) -> Result<ColumnType, DecodeError> {
-        Self::decode_at(r, version, 0)
+        let _ = version;
+        Self::decode_at(r, 0)
     }
 
-    fn decode_at(r: &mut Reader<'_>, version: Version, depth: usize) -> Result<ColumnType, DecodeError> {
+    fn decode_at(r: &mut Reader<'_>, depth: usize) -> Result<ColumnType, DecodeError> {
         if depth >= MAX_TYPE_DEPTH {
             return Err(DecodeError::TooDeep { at: r.position(), max: MAX_TYPE_DEPTH });
         }
         let at = r.position();
         let id = r.read_u16("type option id")?;
-        let next = |r: &mut Reader<'_>| Self::decode_at(r, version, depth + 1);
+        let next = |r: &mut Reader<'_>| Self::decode_at(r, depth + 1);
         Ok(match id {
             0x0000 => {
                 let name = r.read_string("custom type class name")?;
@@ -555,6 +560,13 @@ mod tests {
         // The same through the custom-string path.
         let deep = format!("VectorType({}Int32Type{}, 2)", "ListType(".repeat(5000), ")".repeat(5000));
         assert_eq!(ColumnType::from_custom(&deep, 0), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_type_roundtrips_in_every_version(t in crate::protocol::strategies::column_type(), v in crate::protocol::strategies::version()) {
+            proptest::prop_assert_eq!(roundtrip(&t, v), t);
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The [consistency] notation (spec §3): a [short] naming a consistency level.
+//! The `[consistency]` notation (spec §3): a `[short]` naming a consistency level.
 
 use std::fmt;
 

@@ -22,7 +22,7 @@ pub enum Version {
     V3 = 3,
     /// Protocol v4 (Cassandra 2.2+, ScyllaDB).
     V4 = 4,
-    /// Protocol v5 (Cassandra 4.0+): segment framing, [int] query flags.
+    /// Protocol v5 (Cassandra 4.0+): segment framing, `[int]` query flags.
     V5 = 5,
 }
 
@@ -87,9 +87,9 @@ impl Flags {
     pub const COMPRESSION: Flags = Flags(0x01);
     /// Tracing requested (request) or a tracing id leads the body (response).
     pub const TRACING: Flags = Flags(0x02);
-    /// A custom payload ([bytes map]) precedes the message.
+    /// A custom payload (`[bytes map]`) precedes the message.
     pub const CUSTOM_PAYLOAD: Flags = Flags(0x04);
-    /// Warnings ([string list]) precede the message (responses).
+    /// Warnings (`[string list]`) precede the message (responses).
     pub const WARNING: Flags = Flags(0x08);
     /// The client opts in to a beta protocol version (v5).
     pub const USE_BETA: Flags = Flags(0x10);

@@ -36,7 +36,7 @@ pub use column_type::{ColumnType, UdtType};
 pub use consistency::Consistency;
 pub use error::{DecodeError, EncodeError};
 pub use header::{Direction, Envelope, EnvelopeHeader, Flags, HEADER_LEN, Opcode, Version};
-// pub use message::{RequestMessage, ResponseMessage};
+pub use message::{RequestMessage, ResponseMessage};
 pub use request::{QueryParameters, Request};
 pub use response::Response;
 pub use values::{Value, ValueRef, Values, ValuesWriter};

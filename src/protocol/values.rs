@@ -1,4 +1,4 @@
-//! Bound values of QUERY, EXECUTE and BATCH: the [value] notation (spec §3) and the
+//! Bound values of QUERY, EXECUTE and BATCH: the `[value]` notation (spec §3) and the
 //! `<n><value_1>...<value_n>` list, optionally with names (flag 0x40, v4 §4.1.4).
 //!
 //! [`Values`] keeps the encoded list as one [`Bytes`]: decoding slices it out of the
@@ -11,7 +11,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::error::{DecodeError, EncodeError};
 use super::wire::{self, Reader};
 
-/// One [value]: bytes, null, or "not set" (leave the column unchanged; v4+).
+/// One `[value]`: bytes, null, or "not set" (leave the column unchanged; v4+).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     /// Length -1.
@@ -22,7 +22,7 @@ pub enum Value {
     Bytes(Bytes),
 }
 
-/// A borrowed [value], as yielded by [`Values::iter`].
+/// A borrowed `[value]`, as yielded by [`Values::iter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueRef<'a> {
     /// Length -1.
@@ -80,7 +80,7 @@ impl Values {
         self.named
     }
 
-    /// The encoded values, without the leading [short] count.
+    /// The encoded values, without the leading `[short]` count.
     pub fn raw(&self) -> &Bytes {
         &self.raw
     }
@@ -90,7 +90,7 @@ impl Values {
         ValuesIter { r: Reader::new(&self.raw), left: self.count, named: self.named }
     }
 
-    /// Reads `<n>` and n ([string] name)? [value] entries, slicing them from the body.
+    /// Reads `<n>` and n (`[string]` name)? `[value]` entries, slicing them from the body.
     pub(crate) fn read(r: &mut Reader<'_>, named: bool) -> Result<Values, DecodeError> {
         let count = r.read_count_u16("values count", 4)?;
         let start = r.position();

@@ -1,5 +1,5 @@
-//! The notations of spec §3 (v4 §3, v5 §3): [int], [string], [bytes], [value], vints,
-//! [inet], maps and lists, read from and written to byte buffers.
+//! The notations of spec §3 (v4 §3, v5 §3): `[int]`, `[string]`, `[bytes]`, `[value]`, vints,
+//! `[inet]`, maps and lists, read from and written to byte buffers.
 //!
 //! [`Reader`] walks a body held in one [`Bytes`]: it hands out `&[u8]`/`&str` borrowed
 //! from it, or `Bytes` slices of it (no copy), and checks every length against what is
@@ -14,11 +14,11 @@ use uuid::Uuid;
 use super::error::{DecodeError, EncodeError};
 use super::values::Value;
 
-/// A [string map]: pairs in wire order.
+/// A `[string map]`: pairs in wire order.
 pub type StringMap = Vec<(String, String)>;
-/// A [string multimap]: keys with their [string list], in wire order.
+/// A `[string multimap]`: keys with their `[string list]`, in wire order.
 pub type StringMultimap = Vec<(String, Vec<String>)>;
-/// A [bytes map]: keys with their (nullable) [bytes], in wire order (the custom payload).
+/// A `[bytes map]`: keys with their (nullable) `[bytes]`, in wire order (the custom payload).
 pub type BytesMap = Vec<(String, Option<Bytes>)>;
 
 type Result<T> = std::result::Result<T, DecodeError>;
@@ -99,12 +99,12 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
-    /// A [byte].
+    /// A `[byte]`.
     pub fn read_u8(&mut self, what: &'static str) -> Result<u8> {
         Ok(self.array::<1>(what)?[0])
     }
 
-    /// A [short] (unsigned).
+    /// A `[short]` (unsigned).
     pub fn read_u16(&mut self, what: &'static str) -> Result<u16> {
         Ok(u16::from_be_bytes(self.array(what)?))
     }
@@ -114,17 +114,17 @@ impl<'a> Reader<'a> {
         Ok(i16::from_be_bytes(self.array(what)?))
     }
 
-    /// An [int].
+    /// An `[int]`.
     pub fn read_i32(&mut self, what: &'static str) -> Result<i32> {
         Ok(i32::from_be_bytes(self.array(what)?))
     }
 
-    /// A [long].
+    /// A `[long]`.
     pub fn read_i64(&mut self, what: &'static str) -> Result<i64> {
         Ok(i64::from_be_bytes(self.array(what)?))
     }
 
-    /// An [int] that must be a non-negative count or length.
+    /// An `[int]` that must be a non-negative count or length.
     pub fn read_len(&mut self, what: &'static str) -> Result<usize> {
         let at = self.pos;
         let n = self.read_i32(what)?;
@@ -140,7 +140,7 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    /// Like [`Reader::read_count_i32`] for a [short] count.
+    /// Like [`Reader::read_count_i32`] for a `[short]` count.
     pub fn read_count_u16(&mut self, what: &'static str, min_item: usize) -> Result<usize> {
         let at = self.pos;
         let n = usize::from(self.read_u16(what)?);
@@ -159,7 +159,7 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(b).map_err(|_| DecodeError::InvalidUtf8 { what, at })
     }
 
-    /// A [string], borrowed.
+    /// A `[string]`, borrowed.
     pub fn read_str(&mut self, what: &'static str) -> Result<&'a str> {
         let n = usize::from(self.read_u16(what)?);
         let at = self.pos;
@@ -167,12 +167,12 @@ impl<'a> Reader<'a> {
         self.utf8(what, at, b)
     }
 
-    /// A [string], owned.
+    /// A `[string]`, owned.
     pub fn read_string(&mut self, what: &'static str) -> Result<String> {
         self.read_str(what).map(str::to_owned)
     }
 
-    /// A [long string], owned.
+    /// A `[long string]`, owned.
     pub fn read_long_string(&mut self, what: &'static str) -> Result<String> {
         let n = self.read_len(what)?;
         let at = self.pos;
@@ -180,7 +180,7 @@ impl<'a> Reader<'a> {
         self.utf8(what, at, b).map(str::to_owned)
     }
 
-    /// A [bytes]: `None` for a negative length (null).
+    /// A `[bytes]`: `None` for a negative length (null).
     pub fn read_bytes(&mut self, what: &'static str) -> Result<Option<Bytes>> {
         let n = self.read_i32(what)?;
         if n < 0 {
@@ -189,7 +189,7 @@ impl<'a> Reader<'a> {
         self.take_bytes(n as usize, what).map(Some)
     }
 
-    /// A [bytes] as a borrowed slice: `None` for null.
+    /// A `[bytes]` as a borrowed slice: `None` for null.
     pub fn read_bytes_ref(&mut self, what: &'static str) -> Result<Option<&'a [u8]>> {
         let n = self.read_i32(what)?;
         if n < 0 {
@@ -198,7 +198,7 @@ impl<'a> Reader<'a> {
         self.take(n as usize, what).map(Some)
     }
 
-    /// A [value]: length -1 is null, -2 is not set, anything below is an error.
+    /// A `[value]`: length -1 is null, -2 is not set, anything below is an error.
     pub fn read_value(&mut self, what: &'static str) -> Result<Value> {
         let at = self.pos;
         match self.read_i32(what)? {
@@ -209,7 +209,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Skips one [value], checking its length.
+    /// Skips one `[value]`, checking its length.
     pub fn skip_value(&mut self, what: &'static str) -> Result<()> {
         let at = self.pos;
         match self.read_i32(what)? {
@@ -219,18 +219,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A [short bytes].
+    /// A `[short bytes]`.
     pub fn read_short_bytes(&mut self, what: &'static str) -> Result<Bytes> {
         let n = usize::from(self.read_u16(what)?);
         self.take_bytes(n, what)
     }
 
-    /// A [uuid].
+    /// A `[uuid]`.
     pub fn read_uuid(&mut self, what: &'static str) -> Result<Uuid> {
         Ok(Uuid::from_bytes(self.array(what)?))
     }
 
-    /// A [string list].
+    /// A `[string list]`.
     pub fn read_string_list(&mut self, what: &'static str) -> Result<Vec<String>> {
         let n = self.read_count_u16(what, 2)?;
         let mut v = Vec::with_capacity(n);
@@ -240,7 +240,7 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    /// A [string map].
+    /// A `[string map]`.
     pub fn read_string_map(&mut self, what: &'static str) -> Result<StringMap> {
         let n = self.read_count_u16(what, 4)?;
         let mut v = Vec::with_capacity(n);
@@ -251,7 +251,7 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    /// A [string multimap].
+    /// A `[string multimap]`.
     pub fn read_string_multimap(&mut self, what: &'static str) -> Result<StringMultimap> {
         let n = self.read_count_u16(what, 4)?;
         let mut v = Vec::with_capacity(n);
@@ -262,7 +262,7 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    /// A [bytes map].
+    /// A `[bytes map]`.
     pub fn read_bytes_map(&mut self, what: &'static str) -> Result<BytesMap> {
         let n = self.read_count_u16(what, 6)?;
         let mut v = Vec::with_capacity(n);
@@ -273,7 +273,7 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    /// An [inetaddr]: a size byte (4 or 16) and the address.
+    /// An `[inetaddr]`: a size byte (4 or 16) and the address.
     pub fn read_inetaddr(&mut self, what: &'static str) -> Result<IpAddr> {
         let at = self.pos;
         match self.read_u8(what)? {
@@ -283,7 +283,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An [inet]: an [inetaddr] and an [int] port.
+    /// An `[inet]`: an `[inetaddr]` and an `[int]` port.
     pub fn read_inet(&mut self, what: &'static str) -> Result<SocketAddr> {
         let ip = self.read_inetaddr(what)?;
         let at = self.pos;
@@ -296,7 +296,7 @@ impl<'a> Reader<'a> {
         Ok(SocketAddr::new(ip, port))
     }
 
-    /// An [unsigned vint] (v5 §3): the count of leading one bits in the first byte is the
+    /// An `[unsigned vint]` (v5 §3): the count of leading one bits in the first byte is the
     /// number of extra bytes.
     pub fn read_unsigned_vint(&mut self, what: &'static str) -> Result<u64> {
         let first = self.read_u8(what)?;
@@ -313,7 +313,7 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    /// A [vint]: zig-zag over an [unsigned vint].
+    /// A `[vint]`: zig-zag over an `[unsigned vint]`.
     pub fn read_vint(&mut self, what: &'static str) -> Result<i64> {
         let u = self.read_unsigned_vint(what)?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
@@ -327,35 +327,35 @@ fn check_len(what: &'static str, len: usize, max: usize) -> std::result::Result<
     Ok(())
 }
 
-/// Writes a [short] length.
+/// Writes a `[short]` length.
 pub fn put_short_len(buf: &mut BytesMut, len: usize, what: &'static str) -> std::result::Result<(), EncodeError> {
     check_len(what, len, u16::MAX as usize)?;
     buf.put_u16(len as u16);
     Ok(())
 }
 
-/// Writes an [int] length.
+/// Writes an `[int]` length.
 pub fn put_int_len(buf: &mut BytesMut, len: usize, what: &'static str) -> std::result::Result<(), EncodeError> {
     check_len(what, len, i32::MAX as usize)?;
     buf.put_i32(len as i32);
     Ok(())
 }
 
-/// Writes a [string].
+/// Writes a `[string]`.
 pub fn put_string(buf: &mut BytesMut, s: &str, what: &'static str) -> std::result::Result<(), EncodeError> {
     put_short_len(buf, s.len(), what)?;
     buf.put_slice(s.as_bytes());
     Ok(())
 }
 
-/// Writes a [long string].
+/// Writes a `[long string]`.
 pub fn put_long_string(buf: &mut BytesMut, s: &str, what: &'static str) -> std::result::Result<(), EncodeError> {
     put_int_len(buf, s.len(), what)?;
     buf.put_slice(s.as_bytes());
     Ok(())
 }
 
-/// Writes a [bytes]; `None` is null (length -1).
+/// Writes a `[bytes]`; `None` is null (length -1).
 pub fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>, what: &'static str) -> std::result::Result<(), EncodeError> {
     match b {
         None => buf.put_i32(-1),
@@ -367,7 +367,7 @@ pub fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>, what: &'static str) -> st
     Ok(())
 }
 
-/// Writes a [value].
+/// Writes a `[value]`.
 pub fn put_value(buf: &mut BytesMut, v: &Value, what: &'static str) -> std::result::Result<(), EncodeError> {
     match v {
         Value::Null => buf.put_i32(-1),
@@ -377,19 +377,19 @@ pub fn put_value(buf: &mut BytesMut, v: &Value, what: &'static str) -> std::resu
     Ok(())
 }
 
-/// Writes a [short bytes].
+/// Writes a `[short bytes]`.
 pub fn put_short_bytes(buf: &mut BytesMut, b: &[u8], what: &'static str) -> std::result::Result<(), EncodeError> {
     put_short_len(buf, b.len(), what)?;
     buf.put_slice(b);
     Ok(())
 }
 
-/// Writes a [uuid].
+/// Writes a `[uuid]`.
 pub fn put_uuid(buf: &mut BytesMut, u: &Uuid) {
     buf.put_slice(u.as_bytes());
 }
 
-/// Writes a [string list].
+/// Writes a `[string list]`.
 pub fn put_string_list<S: AsRef<str>>(
     buf: &mut BytesMut,
     l: &[S],
@@ -402,7 +402,7 @@ pub fn put_string_list<S: AsRef<str>>(
     Ok(())
 }
 
-/// Writes a [string map].
+/// Writes a `[string map]`.
 pub fn put_string_map(
     buf: &mut BytesMut,
     m: &[(String, String)],
@@ -416,7 +416,7 @@ pub fn put_string_map(
     Ok(())
 }
 
-/// Writes a [string multimap].
+/// Writes a `[string multimap]`.
 pub fn put_string_multimap(
     buf: &mut BytesMut,
     m: &[(String, Vec<String>)],
@@ -430,7 +430,7 @@ pub fn put_string_multimap(
     Ok(())
 }
 
-/// Writes a [bytes map].
+/// Writes a `[bytes map]`.
 pub fn put_bytes_map(
     buf: &mut BytesMut,
     m: &[(String, Option<Bytes>)],
@@ -444,7 +444,7 @@ pub fn put_bytes_map(
     Ok(())
 }
 
-/// Writes an [inetaddr].
+/// Writes an `[inetaddr]`.
 pub fn put_inetaddr(buf: &mut BytesMut, ip: &IpAddr) {
     match ip {
         IpAddr::V4(a) => {
@@ -458,17 +458,17 @@ pub fn put_inetaddr(buf: &mut BytesMut, ip: &IpAddr) {
     }
 }
 
-/// Writes an [inet].
+/// Writes an `[inet]`.
 pub fn put_inet(buf: &mut BytesMut, addr: &SocketAddr) {
     put_inetaddr(buf, &addr.ip());
     buf.put_i32(i32::from(addr.port()));
 }
 
-/// Writes an [unsigned vint] in the fewest bytes.
+/// Writes an `[unsigned vint]` in the fewest bytes.
 pub fn put_unsigned_vint(buf: &mut BytesMut, v: u64) {
     // Value bits needed; each extra byte adds 8 bits and costs one bit of the first byte.
     let bits = 64 - v.leading_zeros() as usize;
-    let extra = if bits <= 7 { 0 } else { ((bits - 7) + 6) / 7 }.min(8);
+    let extra = if bits <= 7 { 0 } else { (bits - 7).div_ceil(7) }.min(8);
     if extra == 0 {
         buf.put_u8(v as u8);
         return;
@@ -482,7 +482,7 @@ pub fn put_unsigned_vint(buf: &mut BytesMut, v: u64) {
     buf.put_slice(&tmp[..=extra]);
 }
 
-/// Writes a [vint] (zig-zag, then unsigned vint).
+/// Writes a `[vint]` (zig-zag, then unsigned vint).
 pub fn put_vint(buf: &mut BytesMut, v: i64) {
     put_unsigned_vint(buf, ((v << 1) ^ (v >> 63)) as u64);
 }
