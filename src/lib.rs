@@ -37,3 +37,8 @@
 #![forbid(unsafe_code)]
 
 pub mod protocol;
+
+/// The README's Rust examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -32,6 +32,7 @@ pub mod roundtrip;
 #[cfg(test)]
 pub(crate) mod strategies;
 
+pub use codec::{CodecError, Compression, CqlCodec, Framing, Role};
 pub use column_type::{ColumnType, UdtType};
 pub use consistency::Consistency;
 pub use error::{DecodeError, EncodeError};
