@@ -37,6 +37,9 @@
 #![forbid(unsafe_code)]
 
 pub mod protocol;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod value;
 
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]

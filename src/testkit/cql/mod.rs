@@ -1,0 +1,1 @@
+//! STUB: CQL parser, being written.
