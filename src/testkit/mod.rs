@@ -1,3 +1,39 @@
-//! STUB: the in-process CQL server (feature `testkit`), being written.
-#![allow(dead_code)]
+//! An in-process CQL server for tests, examples and benchmarks (feature `testkit`).
+//!
+//! No Cassandra runs on the machines this crate is built on, so it brings its own: a
+//! server built on the same protocol core as the driver, speaking v3/v4/v5 with LZ4,
+//! with an in-memory dataset, Cassandra's paging, fault injection and request counters.
+//! Use it in your own tests the way Java users use Simulacron.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use cqlstream::testkit::{Fault, TestNode};
+//!
+//! let node = TestNode::builder().start().await?;
+//! // Every statement containing "SELECT" answers 200 ms late.
+//! node.faults().add(Fault::delay(Duration::from_millis(200)).matching("SELECT"));
+//! println!("connect to {}", node.addr());
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - `node`: [`TestCluster`] / [`TestNode`]: binding, start, stop, restart, topology.
+//! - `connection`: one client connection: handshake, version negotiation, framing
+//!   switch, authentication, the request loop.
+//! - `engine`: statement execution against the shared dataset.
+//! - `events`: connections registered for events.
+//! - `faults`, `stats`: fault injection rules and request counters.
+//! - `cql`: the CQL parser (crate-internal).
+
+pub(crate) mod connection;
 pub(crate) mod cql;
+mod engine;
+mod events;
+mod faults;
+mod node;
+mod stats;
+
+pub use faults::{Fault, FaultAction, Faults, Matcher};
+pub use node::{TestCluster, TestClusterBuilder, TestNode, TestNodeBuilder, VNODES};
+pub use stats::Stats;
