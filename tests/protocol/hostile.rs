@@ -203,3 +203,37 @@ fn lz4_body_claiming_a_huge_length_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn batch_names_flag_is_refused_both_ways() {
+    use cqlstream::protocol::EncodeError;
+    use cqlstream::protocol::request::{Batch, BatchStatement, BatchStatementKind};
+    // Decoding: a v4 BATCH with no statements, consistency ONE and flags 0x40.
+    let body = [0u8, 0, 0, 0, 1, 0x40];
+    let mut bytes = header(0x04, 0x0d, body.len() as i32);
+    bytes.extend_from_slice(&body);
+    let env = decode_all(&mut CqlCodec::new(Role::Server), &bytes).unwrap().pop().unwrap();
+    let err = RequestMessage::from_envelope(&env).unwrap_err();
+    assert!(matches!(err, DecodeError::Invalid { what: "BATCH flags", .. }), "{err}");
+    // Encoding: named values in a batch statement.
+    let batch = Batch {
+        statements: vec![BatchStatement {
+            kind: BatchStatementKind::Query("INSERT INTO t (k) VALUES (:k)".into()),
+            values: Values::named([("k", Value::Null)]).unwrap(),
+        }],
+        ..Default::default()
+    };
+    let err = RequestMessage::new(0, Request::Batch(batch)).to_envelope(Version::V4).unwrap_err();
+    assert!(matches!(err, EncodeError::Invalid { what: "BATCH values", .. }), "{err}");
+}
+
+#[test]
+fn invalid_utf8_in_a_string_is_named() {
+    // RESULT Set_keyspace whose [string] holds 0xff 0xfe.
+    let body = [0u8, 0, 0, 3, 0, 2, 0xff, 0xfe];
+    let mut bytes = header(0x84, 0x08, body.len() as i32);
+    bytes.extend_from_slice(&body);
+    let env = decode_all(&mut CqlCodec::new(Role::Client), &bytes).unwrap().pop().unwrap();
+    let err = ResponseMessage::from_envelope(&env).unwrap_err();
+    assert!(matches!(err, DecodeError::InvalidUtf8 { at: 6, .. }), "{err}");
+}
