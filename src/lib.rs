@@ -40,6 +40,7 @@ pub mod protocol;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod value;
+pub mod token;
 
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]

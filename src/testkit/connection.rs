@@ -303,7 +303,7 @@ impl Conn {
 
     fn statement(&mut self, version: Version, stream: i16, tracing: bool, request: Request) -> bool {
         let node = &self.cluster.nodes[self.node];
-        let (text, page) = self.cluster.engine.describe(&request);
+        let (text, page) = self.cluster.engine.describe(self.node, &request);
         for t in &text {
             node.stats.record_request(t);
         }

@@ -193,7 +193,7 @@ impl TestClusterBuilder {
             max_protocol: self.max_protocol,
             auth: Auth { users: self.users },
             nodes,
-            engine: Engine::new(),
+            engine: Engine::new(n),
         });
         for (i, l) in listeners.into_iter().enumerate() {
             start_accepting(&shared, i, l);

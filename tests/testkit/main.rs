@@ -1,5 +1,6 @@
 //! The test server over real TCP, driven by a scripted client built on our codec.
 
+mod cql;
 mod handshake;
 
 use std::net::SocketAddr;
@@ -13,19 +14,20 @@ use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 /// A bare connection speaking one protocol version, for byte-level tests.
-pub struct Client {
-    pub io: Framed<TcpStream, CqlCodec>,
-    pub version: Version,
+#[derive(Debug)]
+pub(crate) struct Client {
+    io: Framed<TcpStream, CqlCodec>,
+    version: Version,
     next_stream: i16,
 }
 
 impl Client {
-    pub async fn connect(addr: SocketAddr, version: Version) -> Client {
+    pub(crate) async fn connect(addr: SocketAddr, version: Version) -> Client {
         let stream = TcpStream::connect(addr).await.unwrap();
         Client { io: Framed::new(stream, CqlCodec::new(Role::Client)), version, next_stream: 0 }
     }
 
-    pub async fn send(&mut self, request: Request) -> i16 {
+    pub(crate) async fn send(&mut self, request: Request) -> i16 {
         let stream = self.next_stream;
         self.next_stream += 1;
         let env = RequestMessage::new(stream, request).to_envelope(self.version).unwrap();
@@ -33,16 +35,16 @@ impl Client {
         stream
     }
 
-    pub async fn recv_envelope(&mut self) -> Envelope {
+    pub(crate) async fn recv_envelope(&mut self) -> Envelope {
         let next = tokio::time::timeout(std::time::Duration::from_secs(5), self.io.next()).await;
         next.expect("no reply within 5 s").expect("connection closed").expect("undecodable reply")
     }
 
-    pub async fn recv(&mut self) -> ResponseMessage {
+    pub(crate) async fn recv(&mut self) -> ResponseMessage {
         ResponseMessage::from_envelope(&self.recv_envelope().await).unwrap()
     }
 
-    pub async fn request(&mut self, request: Request) -> Response {
+    pub(crate) async fn request(&mut self, request: Request) -> Response {
         let stream = self.send(request).await;
         let reply = self.recv().await;
         assert_eq!(reply.stream, stream);
@@ -50,7 +52,7 @@ impl Client {
     }
 
     /// STARTUP, then switch framing as the spec says once READY/AUTHENTICATE arrives.
-    pub async fn startup(&mut self, compression: Compression) -> Response {
+    pub(crate) async fn startup(&mut self, compression: Compression) -> Response {
         let name = (compression == Compression::Lz4).then_some("lz4");
         let reply = self.request(Request::Startup(Startup::new(name))).await;
         if matches!(reply, Response::Ready | Response::Authenticate(_)) {
