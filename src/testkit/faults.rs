@@ -56,12 +56,14 @@ pub struct Fault {
     pub action: FaultAction,
     /// How many more times the rule fires; `None` = every time.
     pub remaining: Option<usize>,
+    /// Matching requests to let through untouched before the rule starts firing.
+    pub skip: usize,
 }
 
 impl Fault {
     /// A fault on every statement, firing every time.
     pub fn new(action: FaultAction) -> Fault {
-        Fault { matcher: Matcher::All, action, remaining: None }
+        Fault { matcher: Matcher::All, action, remaining: None, skip: 0 }
     }
 
     /// Answer with the given error kind and message.
@@ -94,6 +96,23 @@ impl Fault {
     /// Only the next matching request.
     pub fn once(self) -> Fault {
         self.times(1)
+    }
+
+    /// Lets the first `n` matching requests through before firing.
+    pub fn after(mut self, n: usize) -> Fault {
+        self.skip = n;
+        self
+    }
+
+    /// Closes the connection right after the `n`-th matching reply (1-based).
+    pub fn close_after_replies(n: usize) -> Fault {
+        Fault::new(FaultAction::CloseAfterReply).after(n.saturating_sub(1)).once()
+    }
+
+    /// Closes the connection when page `page` (0-based) of a paged SELECT is
+    /// requested, i.e. after pages `0..page` were served.
+    pub fn close_at_page(page: usize) -> Fault {
+        Fault::new(FaultAction::CloseAtPage(page)).once()
     }
 }
 
@@ -133,9 +152,19 @@ impl Faults {
     /// one firing of the first matching rule. `CloseAtPage` rules only match their page.
     pub(crate) fn take(&self, statement: &str, page: usize) -> Option<FaultAction> {
         let mut rules = self.lock();
-        let i = rules.iter().position(|r| {
-            r.matcher.matches(statement) && !matches!(r.action, FaultAction::CloseAtPage(p) if p != page)
-        })?;
+        let mut found = None;
+        for (i, r) in rules.iter_mut().enumerate() {
+            if !r.matcher.matches(statement) || matches!(r.action, FaultAction::CloseAtPage(p) if p != page) {
+                continue;
+            }
+            if r.skip > 0 {
+                r.skip -= 1;
+                continue;
+            }
+            found = Some(i);
+            break;
+        }
+        let i = found?;
         let action = rules[i].action.clone();
         if let Some(n) = rules[i].remaining.as_mut() {
             *n = n.saturating_sub(1);
@@ -161,6 +190,17 @@ mod tests {
         assert!(matches!(f.take("SELECT 1", 0), Some(FaultAction::Error(_))));
         assert!(matches!(f.take("SELECT 1", 0), Some(FaultAction::Delay(_))));
         assert_eq!(f.len(), 1);
+    }
+
+    #[test]
+    fn after_skips_matching_requests() {
+        let f = Faults::default();
+        f.add(Fault::close_after_replies(3).matching("X"));
+        assert_eq!(f.take("X", 0), None);
+        assert_eq!(f.take("Y", 0), None);
+        assert_eq!(f.take("X", 0), None);
+        assert_eq!(f.take("X", 0), Some(FaultAction::CloseAfterReply));
+        assert!(f.is_empty());
     }
 
     #[test]

@@ -20,8 +20,9 @@ use super::engine::Engine;
 use super::events::Subscribers;
 use super::faults::Faults;
 use super::stats::Stats;
-use crate::protocol::Version;
-use crate::protocol::response::{Event, StatusChangeType};
+use crate::protocol::request::Query;
+use crate::protocol::response::{ErrorBody, ErrorKind, Event, ResultBody, StatusChangeType};
+use crate::protocol::{Consistency, QueryParameters, Request, Response, Values, Version};
 
 /// Vnodes per node, as the issue asks (Cassandra 5 defaults to 16 too).
 pub const VNODES: usize = 16;
@@ -280,6 +281,36 @@ impl TestCluster {
     /// Addresses of all nodes.
     pub fn addrs(&self) -> Vec<SocketAddr> {
         self.shared.nodes.iter().map(|n| n.info.addr).collect()
+    }
+
+    /// Runs one CQL statement in-process, as a client of node 0 would (no connection),
+    /// e.g. to set up a schema or load data before a test. Schema changes are pushed to
+    /// registered connections as usual.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use cqlstream::testkit::TestCluster;
+    /// let cluster = TestCluster::builder().start().await?;
+    /// cluster.execute("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub fn execute(&self, cql: &str) -> Result<ResultBody, ErrorBody> {
+        self.execute_with(cql, Values::empty())
+    }
+
+    /// Like [`TestCluster::execute`], with bound values for the statement's markers.
+    pub fn execute_with(&self, cql: &str, values: Values) -> Result<ResultBody, ErrorBody> {
+        let query = Query::new(cql, QueryParameters::new(Consistency::One).with_values(values));
+        let mut session = super::engine::Session::default();
+        let outcome = self.shared.engine.execute(&self.shared, 0, &mut session, Version::V5, Request::Query(query));
+        if let Some(event) = outcome.event {
+            self.shared.broadcast(&event, None);
+        }
+        match outcome.response {
+            Response::Result(r) => Ok(r),
+            Response::Error(e) => Err(e),
+            other => Err(ErrorBody { kind: ErrorKind::ServerError, message: format!("unexpected reply {other:?}") }),
+        }
     }
 
     /// Stops every node.

@@ -1,6 +1,7 @@
 //! The test server over real TCP, driven by a scripted client built on our codec.
 
 mod cql;
+mod faults;
 mod handshake;
 
 use std::net::SocketAddr;
@@ -16,7 +17,7 @@ use tokio_util::codec::Framed;
 /// A bare connection speaking one protocol version, for byte-level tests.
 #[derive(Debug)]
 pub(crate) struct Client {
-    io: Framed<TcpStream, CqlCodec>,
+    pub(crate) io: Framed<TcpStream, CqlCodec>,
     version: Version,
     next_stream: i16,
 }
