@@ -1,19 +1,23 @@
-//! A tour of the protocol layer: a client and a server codec talking over an in-memory
-//! pipe. The client sends STARTUP (unframed), the server answers READY, both switch to
-//! the negotiated framing, then a QUERY gets a page of rows back.
+//! A tour of cqlstream's protocol layer against the embedded test server: start an
+//! in-process CQL node, connect over TCP with the protocol codec, negotiate the protocol
+//! version and compression, create a table, load rows with a prepared INSERT (many in
+//! flight on distinct stream ids), then page through them with paging_state, checking
+//! every row.
 //!
-//! Run: `cargo run --release --example protocol_tour [-- --protocol 4|5 --compression lz4|none --rows N]`
+//! Run: `cargo run --release --features testkit --example protocol_tour [-- --protocol 4|5 --compression lz4|none --rows N --page-size N]`
 
 use std::time::Instant;
 
 use bytes::Bytes;
-use cqlstream::protocol::request::{Query, Startup};
-use cqlstream::protocol::response::{ColumnSpec, ResultBody, RowsMetadata, RowsWriter};
+use cqlstream::protocol::request::{Execute, Prepare, Query, Startup};
+use cqlstream::protocol::response::{Prepared, ResultBody};
 use cqlstream::protocol::{
-    ColumnType, Compression, Consistency, CqlCodec, Framing, QueryParameters, Request, RequestMessage, Response,
-    ResponseMessage, Role, Version,
+    Compression, Consistency, CqlCodec, Framing, QueryParameters, Request, RequestMessage, Response, ResponseMessage,
+    Role, Value, Values, Version,
 };
+use cqlstream::testkit::TestNode;
 use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -22,10 +26,11 @@ struct Args {
     version: Version,
     compression: Compression,
     rows: usize,
+    page_size: i32,
 }
 
 fn parse_args() -> Result<Args, Error> {
-    let mut args = Args { version: Version::V5, compression: Compression::Lz4, rows: 5000 };
+    let mut args = Args { version: Version::V5, compression: Compression::Lz4, rows: 100_000, page_size: 5000 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -42,103 +47,153 @@ fn parse_args() -> Result<Args, Error> {
                 }
             }
             "--rows" => args.rows = value()?.parse()?,
+            "--page-size" => args.page_size = value()?.parse()?,
             other => return Err(format!("unknown flag {other}; see the file's doc comment").into()),
         }
     }
     Ok(args)
 }
 
-/// After the reply to STARTUP: v5 switches to segments (spec v5 §2.3.1); v4 keeps plain
-/// envelopes and compresses bodies.
-fn after_startup(codec: &mut CqlCodec, version: Version, compression: Compression) {
-    codec.set_compression(compression);
-    if version.uses_segments() {
-        codec.set_framing(Framing::Segments);
-    }
+/// One connection, driven by hand: the codec frames, we pick stream ids.
+struct Conn {
+    io: Framed<TcpStream, CqlCodec>,
+    version: Version,
 }
 
-async fn server(
-    io: tokio::io::DuplexStream,
-    version: Version,
-    compression: Compression,
-    rows: usize,
-) -> Result<(), Error> {
-    let mut conn = Framed::new(io, CqlCodec::new(Role::Server));
-    let startup = conn.next().await.ok_or("client went away")??;
-    let startup = RequestMessage::from_envelope(&startup)?;
-    println!("server <- {:?} on stream {}", startup.request.opcode(), startup.stream);
-    conn.send(ResponseMessage::new(startup.stream, Response::Ready).to_envelope(version)?).await?;
-    after_startup(conn.codec_mut(), version, compression);
-
-    let query = RequestMessage::from_envelope(&conn.next().await.ok_or("client went away")??)?;
-    let Request::Query(q) = &query.request else { return Err("expected a QUERY".into()) };
-    println!("server <- QUERY {:?} page_size={:?}", q.query, q.params.page_size);
-
-    let columns = ["pk", "ck", "v"].iter().zip([ColumnType::Int, ColumnType::Int, ColumnType::Blob]);
-    let columns = columns.map(|(n, t)| ColumnSpec::new("bench", "rows", *n, t)).collect();
-    let mut w = RowsWriter::with_capacity(3, rows * 124);
-    let mut blob = [0u8; 100];
-    for i in 0..rows {
-        blob[..8].copy_from_slice(&(i as u64).to_be_bytes());
-        let (pk, ck) = (((i / 100) as i32).to_be_bytes(), ((i % 100) as i32).to_be_bytes());
-        w.push_row([Some(&pk[..]), Some(&ck[..]), Some(&blob[..])])?;
+impl Conn {
+    async fn send(&mut self, stream: i16, request: Request) -> Result<(), Error> {
+        self.io.feed(RequestMessage::new(stream, request).to_envelope(self.version)?).await?;
+        Ok(())
     }
-    let mut metadata = RowsMetadata::new(columns);
-    metadata.paging_state = Some(Bytes::from_static(b"next-page"));
-    let result = Response::Result(ResultBody::Rows(w.finish(metadata)?));
-    conn.send(ResponseMessage::new(query.stream, result).to_envelope(version)?).await?;
-    Ok(())
+
+    async fn recv(&mut self) -> Result<ResponseMessage, Error> {
+        let env = self.io.next().await.ok_or("server closed the connection")??;
+        Ok(ResponseMessage::from_envelope(&env)?)
+    }
+
+    async fn call(&mut self, request: Request) -> Result<Response, Error> {
+        self.send(0, request).await?;
+        SinkExt::<cqlstream::protocol::Envelope>::flush(&mut self.io).await?;
+        match self.recv().await?.response {
+            Response::Error(e) => Err(format!("server error {:#06x}: {}", e.code(), e.message).into()),
+            other => Ok(other),
+        }
+    }
+
+    async fn query(&mut self, cql: &str) -> Result<Response, Error> {
+        self.call(Request::Query(Query::new(cql, QueryParameters::new(Consistency::LocalOne)))).await
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let args = parse_args()?;
-    let (client_io, server_io) = tokio::io::duplex(1 << 20);
-    let server = tokio::spawn(server(server_io, args.version, args.compression, args.rows));
+    let node = TestNode::builder().start().await?;
+    println!("embedded test node listening on {}", node.addr());
 
-    let mut conn = Framed::new(client_io, CqlCodec::new(Role::Client));
-    let compression_name = (args.compression == Compression::Lz4).then_some("lz4");
-    let startup = RequestMessage::new(0, Request::Startup(Startup::new(compression_name)));
-    conn.send(startup.to_envelope(args.version)?).await?;
-    let ready = ResponseMessage::from_envelope(&conn.next().await.ok_or("server went away")??)?;
-    println!("client <- {:?}", ready.response.opcode());
-    after_startup(conn.codec_mut(), args.version, args.compression);
-
-    let params = QueryParameters::new(Consistency::LocalOne).with_page_size(args.rows as i32);
-    let query = RequestMessage::new(1, Request::Query(Query::new("SELECT pk, ck, v FROM bench.rows", params)));
-    let started = Instant::now();
-    conn.send(query.to_envelope(args.version)?).await?;
-    let reply = conn.next().await.ok_or("server went away")??;
-    let body_len = reply.body.len();
-    let reply = ResponseMessage::from_envelope(&reply)?;
-    let Response::Result(ResultBody::Rows(rows)) = reply.response else { return Err("expected rows".into()) };
-
-    // Walk every cell without copying: cells are slices of the page's buffer.
-    let mut checked = 0usize;
-    for (i, row) in rows.iter().enumerate() {
-        let v = row.cell(2).flatten().ok_or("null v")?;
-        let n = u64::from_be_bytes(v.get(..8).ok_or("short v")?.try_into()?);
-        if n != i as u64 {
-            return Err(format!("row {i} carries {n}").into());
-        }
-        checked += 1;
+    let mut conn = Conn {
+        io: Framed::new(TcpStream::connect(node.addr()).await?, CqlCodec::new(Role::Client)),
+        version: args.version,
+    };
+    let compression = (args.compression == Compression::Lz4).then_some("lz4");
+    let reply = conn.call(Request::Startup(Startup::new(compression))).await?;
+    println!("STARTUP ({}, compression {:?}) -> {:?}", args.version, args.compression, reply.opcode());
+    // After READY both sides switch: v5 to segments (spec v5 §2.3.1), v4 to LZ4 bodies.
+    conn.io.codec_mut().set_compression(args.compression);
+    if args.version.uses_segments() {
+        conn.io.codec_mut().set_framing(Framing::Segments);
     }
-    let elapsed = started.elapsed();
-    server.await??;
 
+    conn.query("CREATE KEYSPACE tour WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await?;
+    conn.query("CREATE TABLE tour.rows (pk int, ck int, v blob, PRIMARY KEY (pk, ck))").await?;
+    let Response::Result(ResultBody::Prepared(insert)) =
+        conn.call(Request::Prepare(Prepare::new("INSERT INTO tour.rows (pk, ck, v) VALUES (?, ?, ?)"))).await?
+    else {
+        return Err("PREPARE did not return a prepared statement".into());
+    };
     println!(
-        "client <- RESULT Rows: {} rows x {} columns, {} body bytes, more pages: {}",
-        rows.rows_count(),
-        rows.columns_count(),
-        body_len,
-        rows.metadata().has_more_pages()
+        "prepared INSERT: {} bind variables, partition key at {:?}",
+        insert.metadata.columns.len(),
+        insert.metadata.pk_indexes
+    );
+
+    // Load with up to 256 requests in flight: each on its own stream id.
+    let started = Instant::now();
+    let mut next = 0usize;
+    let mut in_flight = 0usize;
+    while next < args.rows || in_flight > 0 {
+        while next < args.rows && in_flight < 256 {
+            let i = next;
+            let mut v = [0u8; 100];
+            v[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let values = Values::positional([
+                Value::Bytes(Bytes::copy_from_slice(&((i / 100) as i32).to_be_bytes())),
+                Value::Bytes(Bytes::copy_from_slice(&((i % 100) as i32).to_be_bytes())),
+                Value::Bytes(Bytes::copy_from_slice(&v)),
+            ])?;
+            let params = QueryParameters::new(Consistency::LocalOne).with_values(values);
+            let exec = execute(&insert, params, args.version);
+            conn.send((i % 32_768) as i16, exec).await?;
+            next += 1;
+            in_flight += 1;
+        }
+        SinkExt::<cqlstream::protocol::Envelope>::flush(&mut conn.io).await?;
+        let reply = conn.recv().await?;
+        if let Response::Error(e) = reply.response {
+            return Err(format!("insert failed: {}", e.message).into());
+        }
+        in_flight -= 1;
+    }
+    println!("loaded {} rows in {:.2?}", args.rows, started.elapsed());
+
+    let Response::Result(ResultBody::Prepared(select)) =
+        conn.call(Request::Prepare(Prepare::new("SELECT pk, ck, v FROM tour.rows"))).await?
+    else {
+        return Err("PREPARE did not return a prepared statement".into());
+    };
+    let started = Instant::now();
+    let (mut pages, mut rows, mut bytes) = (0usize, 0usize, 0usize);
+    let mut paging_state = None;
+    let mut seen = vec![false; args.rows];
+    loop {
+        let mut params = QueryParameters::new(Consistency::LocalOne).with_page_size(args.page_size);
+        params.paging_state = paging_state.take();
+        let Response::Result(ResultBody::Rows(page)) = conn.call(execute(&select, params, args.version)).await? else {
+            return Err("SELECT did not return rows".into());
+        };
+        pages += 1;
+        bytes += page.content().len();
+        // Cells are slices of the page's buffer: no copy, no allocation per row.
+        for row in page.iter() {
+            let v = row.cell(2).flatten().ok_or("null v")?;
+            let i = u64::from_be_bytes(v.get(..8).ok_or("short v")?.try_into()?) as usize;
+            if std::mem::replace(seen.get_mut(i).ok_or("row out of range")?, true) {
+                return Err(format!("row {i} arrived twice").into());
+            }
+            rows += 1;
+        }
+        paging_state = page.metadata().paging_state.clone();
+        if paging_state.is_none() {
+            break;
+        }
+    }
+    if rows != args.rows {
+        return Err(format!("read {rows} rows, wrote {}", args.rows).into());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "scanned {rows} rows in {pages} pages ({:.1} MB) in {secs:.2} s: {:.0} rows/s, every row checked once",
+        bytes as f64 / 1e6,
+        rows as f64 / secs
     );
     println!(
-        "protocol {} / compression {:?}: {checked} rows checked in {:.2?} ({:.0} rows/s end to end in memory)",
-        args.version,
-        args.compression,
-        elapsed,
-        checked as f64 / elapsed.as_secs_f64()
+        "server saw {} page requests for the scan",
+        node.stats().pages("SELECT pk, ck, v FROM tour.rows").iter().sum::<u64>()
     );
     Ok(())
+}
+
+fn execute(p: &Prepared, params: QueryParameters, version: Version) -> Request {
+    let result_metadata_id = if version >= Version::V5 { p.result_metadata_id.clone() } else { None };
+    Request::Execute(Execute { id: p.id.clone(), result_metadata_id, params })
 }

@@ -14,11 +14,12 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use cqlstream::protocol::Version;
-use cqlstream::testkit::{TestCluster, TestNode};
+use cqlstream::testkit::{TestCluster, TestNode, VNODES};
 use futures_util::{StreamExt, TryStreamExt};
 use scylla::client::Compression;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::cluster::metadata::{ColumnType, NativeType, Strategy};
 use scylla::errors::{DbError, ExecutionError, NewSessionError, RequestAttemptError};
 use scylla::response::PagingState;
 use scylla::statement::unprepared::Statement;
@@ -71,6 +72,28 @@ async fn create_and_fill(session: &Session, ks: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The driver's view of the schema and the ring, built from system_schema.* and
+/// system.local/peers: the keyspace's strategy, the table's keys and column types,
+/// and `VNODES` tokens per node.
+fn check_schema_metadata(session: &Session, ks: &str, nodes: usize) -> Result<(), Error> {
+    let state = session.get_cluster_state();
+    let keyspace = state.get_keyspace(ks).ok_or_else(|| format!("keyspace {ks} not in the driver's metadata"))?;
+    assert!(
+        matches!(keyspace.strategy, Strategy::SimpleStrategy { replication_factor: 1 }),
+        "strategy: {:?}",
+        keyspace.strategy
+    );
+    let table = keyspace.tables.get("rows").ok_or_else(|| format!("table {ks}.rows not in the driver's metadata"))?;
+    assert_eq!(table.partition_key, ["pk"]);
+    assert_eq!(table.clustering_key, ["ck"]);
+    let typ = |c: &str| table.columns.get(c).map(|c| c.typ.clone());
+    assert_eq!(typ("pk"), Some(ColumnType::Native(NativeType::Int)));
+    assert_eq!(typ("ck"), Some(ColumnType::Native(NativeType::Int)));
+    assert_eq!(typ("v"), Some(ColumnType::Native(NativeType::Blob)));
+    assert_eq!(state.replica_locator().ring().len(), VNODES * nodes, "tokens in the driver's ring");
+    Ok(())
+}
+
 /// Checks a whole-table scan: every row once, with the right value, each partition's
 /// rows contiguous and in clustering order.
 fn check_scan(rows: &[(i32, i32, Vec<u8>)]) -> Result<(), Error> {
@@ -105,6 +128,7 @@ async fn prepared_inserts_then_paged_scan_and_partition_read() -> Result<(), Err
         let node = TestNode::builder().start().await?;
         let session = connect(node.addr()).await?;
         create_and_fill(&session, "interop").await?;
+        check_schema_metadata(&session, "interop", 1)?;
 
         // Automatic paging through QueryPager.
         let mut select = session.prepare("SELECT pk, ck, v FROM interop.rows").await?;
@@ -249,17 +273,29 @@ async fn a_three_node_cluster_is_discovered_and_serves_every_row() -> Result<(),
         assert_eq!(known, expected, "nodes the driver knows");
 
         create_and_fill(&session, "three").await?;
+        check_schema_metadata(&session, "three", 3)?;
         let mut select = Statement::new("SELECT pk, ck, v FROM three.rows");
         select.set_page_size(PAGE);
         let rows: Vec<(i32, i32, Vec<u8>)> =
             session.query_iter(select, ()).await?.rows_stream::<(i32, i32, Vec<u8>)>()?.try_collect().await?;
         check_scan(&rows)?;
-        // The prepared inserts were spread over every node (token-aware routing with 25
-        // partitions over 3 x 16 vnodes), and each was executed exactly once.
+        // Token-aware routing: every prepared insert went to the node that owns its
+        // partition by the *server's* tokens (the node whose token is the first at or
+        // after the partition's, wrapping), so the driver's murmur3, the ring it read
+        // from system.local/peers and the server's partition key indexes all agree.
+        let mut ring: Vec<(i64, usize)> =
+            (0..3).flat_map(|i| cluster.node(i).tokens().iter().map(|&t| (t, i)).collect::<Vec<_>>()).collect();
+        ring.sort();
+        let state = session.get_cluster_state();
+        let mut expected = [0u64; 3];
+        for pk in 0..ROWS / 100 {
+            let token = state.compute_token("three", "rows", &(pk,))?.value();
+            let owner = ring.iter().find(|(t, _)| *t >= token).unwrap_or(&ring[0]).1;
+            expected[owner] += 100;
+        }
         let insert = "INSERT INTO three.rows (pk, ck, v) VALUES (?, ?, ?)";
         let per_node: Vec<u64> = cluster.nodes().iter().map(|n| n.stats().requests(insert)).collect();
-        assert_eq!(per_node.iter().sum::<u64>(), ROWS as u64, "inserts per node: {per_node:?}");
-        assert!(per_node.iter().all(|&n| n > 0), "inserts per node: {per_node:?}");
+        assert_eq!(per_node, expected, "inserts per node");
         Ok(())
     })
     .await

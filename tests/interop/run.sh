@@ -12,7 +12,7 @@
 #   `--max-protocol 4` server the driver must step down to v4 for.
 #
 # Servers are killed on exit. Exits non-zero if any case fails; the last line is
-# `interop: N passed, M failed` (counting cases).
+# `interop: N passed, M failed` (counting cases; a case with only SKIPs passes).
 #
 # Environment: INTEROP_PROFILE=release builds the server with --release (default: the
 # dev profile, which `cargo test` has already built); INTEROP_ONLY=<substring> runs only
