@@ -21,7 +21,7 @@ use super::events::Subscribers;
 use super::faults::Faults;
 use super::stats::Stats;
 use crate::protocol::request::Query;
-use crate::protocol::response::{ErrorBody, ErrorKind, Event, ResultBody, StatusChangeType};
+use crate::protocol::response::{ErrorBody, ErrorKind, Event, ResultBody, StatusChangeType, TopologyChangeType};
 use crate::protocol::{Consistency, QueryParameters, Request, Response, Values, Version};
 
 /// Vnodes per node, as the issue asks (Cassandra 5 defaults to 16 too).
@@ -47,6 +47,8 @@ pub(crate) struct NodeInfo {
 #[derive(Debug)]
 struct RunState {
     running: bool,
+    /// Decommissioned: not in `system.peers`, not accepting connections.
+    removed: bool,
     shutdown: Option<watch::Sender<bool>>,
     accept: Option<JoinHandle<()>>,
 }
@@ -65,6 +67,11 @@ pub(crate) struct NodeShared {
 impl NodeShared {
     pub(crate) fn is_running(&self) -> bool {
         self.run.lock().unwrap_or_else(|e| e.into_inner()).running
+    }
+
+    /// Whether the node has left the ring (decommissioned).
+    pub(crate) fn is_removed(&self) -> bool {
+        self.run.lock().unwrap_or_else(|e| e.into_inner()).removed
     }
 }
 
@@ -185,7 +192,7 @@ impl TestClusterBuilder {
                     faults: Faults::default(),
                     stats: Stats::default(),
                     subscribers: Subscribers::default(),
-                    run: Mutex::new(RunState { running: false, shutdown: None, accept: None }),
+                    run: Mutex::new(RunState { running: false, removed: false, shutdown: None, accept: None }),
                 }))
             })
             .collect::<io::Result<Vec<_>>>()?;
@@ -439,6 +446,25 @@ impl TestNode {
     /// Stops and starts again.
     pub async fn restart(&self) -> io::Result<()> {
         self.stop().await;
+        self.start().await
+    }
+
+    /// Takes the node out of the ring, as `nodetool decommission` does: it stops, drops
+    /// out of the other nodes' `system.peers`, and they push TOPOLOGY_CHANGE
+    /// REMOVED_NODE (after STATUS_CHANGE DOWN).
+    pub async fn decommission(&self) {
+        self.stop().await;
+        self.shared().run.lock().unwrap_or_else(|e| e.into_inner()).removed = true;
+        let event = Event::TopologyChange { change: TopologyChangeType::RemovedNode, addr: self.addr() };
+        self.cluster.broadcast(&event, Some(self.index));
+    }
+
+    /// Brings a decommissioned node back: it starts, reappears in `system.peers`, and
+    /// the other nodes push TOPOLOGY_CHANGE NEW_NODE (and STATUS_CHANGE UP).
+    pub async fn rejoin(&self) -> io::Result<()> {
+        self.shared().run.lock().unwrap_or_else(|e| e.into_inner()).removed = false;
+        let event = Event::TopologyChange { change: TopologyChangeType::NewNode, addr: self.addr() };
+        self.cluster.broadcast(&event, Some(self.index));
         self.start().await
     }
 }

@@ -228,3 +228,31 @@ async fn system_tables_describe_the_node_and_schema() {
     assert_eq!(rows(&mut c, "SELECT * FROM system_schema.types WHERE keyspace_name = 'ks'").await.rows_count(), 1);
     assert_eq!(rows(&mut c, "SELECT * FROM system_schema.keyspaces").await.rows_count(), 3);
 }
+
+#[tokio::test]
+async fn v5_execute_with_stale_result_metadata_gets_the_new_metadata() {
+    let node = TestNode::builder().start().await.unwrap();
+    let mut c = ready(&node, Version::V5).await;
+    ok(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
+    ok(&mut c, "CREATE TABLE ks.t (k int PRIMARY KEY, a int)").await;
+    let Response::Result(ResultBody::Prepared(p)) =
+        c.request(Request::Prepare(Prepare::new("SELECT * FROM ks.t"))).await
+    else {
+        panic!("prepare failed")
+    };
+    let execute = |p: &Prepared, skip: bool| {
+        let mut params = QueryParameters::new(Consistency::One);
+        params.skip_metadata = skip;
+        Request::Execute(Execute { id: p.id.clone(), result_metadata_id: p.result_metadata_id.clone(), params })
+    };
+    // Same metadata + skip_metadata: No_metadata comes back.
+    let Response::Result(ResultBody::Rows(r)) = c.request(execute(&p, true)).await else { panic!("not rows") };
+    assert!(r.metadata().columns.is_none() && r.metadata().new_metadata_id.is_none());
+    // The table changes shape: the same EXECUTE now reports Metadata_changed.
+    ok(&mut c, "DROP TABLE ks.t").await;
+    ok(&mut c, "CREATE TABLE ks.t (k int PRIMARY KEY, a int, b text)").await;
+    let Response::Result(ResultBody::Rows(r)) = c.request(execute(&p, true)).await else { panic!("not rows") };
+    let new_id = r.metadata().new_metadata_id.clone().expect("Metadata_changed with the new id");
+    assert_ne!(Some(&new_id), p.result_metadata_id.as_ref());
+    assert_eq!(r.metadata().columns.as_ref().unwrap().len(), 3);
+}

@@ -86,3 +86,53 @@ async fn stopping_a_node_pushes_status_change_to_the_others() {
     let mut c2 = Client::connect(addrs[1], Version::V4).await;
     assert_eq!(c2.startup(Compression::None).await, Response::Ready);
 }
+
+#[tokio::test]
+async fn schema_and_topology_changes_are_pushed() {
+    use cqlstream::protocol::request::Query;
+    use cqlstream::protocol::response::{SchemaChange, SchemaChangeTarget, SchemaChangeType, TopologyChangeType};
+    use cqlstream::protocol::{Consistency, QueryParameters};
+    let cluster = TestCluster::builder().nodes(3).start().await.unwrap();
+    let addrs = cluster.addrs();
+    let mut listener = Client::connect(addrs[0], Version::V4).await;
+    assert_eq!(listener.startup(Compression::None).await, Response::Ready);
+    let all = vec![EventType::TopologyChange, EventType::StatusChange, EventType::SchemaChange];
+    assert_eq!(listener.request(Request::Register(Register { events: all })).await, Response::Ready);
+
+    // DDL sent to another node reaches this connection too: the schema is cluster-wide.
+    let mut other = Client::connect(addrs[1], Version::V5).await;
+    assert_eq!(other.startup(Compression::Lz4).await, Response::Ready);
+    let cql = "CREATE KEYSPACE ks WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 3}";
+    let reply = other.request(Request::Query(Query::new(cql, QueryParameters::new(Consistency::One)))).await;
+    assert!(matches!(reply, Response::Result(_)), "{reply:?}");
+    let change = SchemaChange {
+        change: SchemaChangeType::Created,
+        target: SchemaChangeTarget::Keyspace { keyspace: "ks".into() },
+    };
+    assert_eq!(listener.recv().await.response, Response::Event(Event::SchemaChange(change)));
+
+    cluster.node(2).decommission().await;
+    assert_eq!(
+        listener.recv().await.response,
+        Response::Event(Event::StatusChange { change: StatusChangeType::Down, addr: addrs[2] })
+    );
+    assert_eq!(
+        listener.recv().await.response,
+        Response::Event(Event::TopologyChange { change: TopologyChangeType::RemovedNode, addr: addrs[2] })
+    );
+    let peers = listener
+        .request(Request::Query(Query::new("SELECT peer FROM system.peers", QueryParameters::new(Consistency::One))))
+        .await;
+    let Response::Result(cqlstream::protocol::response::ResultBody::Rows(rows)) = peers else { panic!("no rows") };
+    assert_eq!(rows.rows_count(), 1, "a decommissioned node leaves system.peers");
+
+    cluster.node(2).rejoin().await.unwrap();
+    assert_eq!(
+        listener.recv().await.response,
+        Response::Event(Event::TopologyChange { change: TopologyChangeType::NewNode, addr: addrs[2] })
+    );
+    assert_eq!(
+        listener.recv().await.response,
+        Response::Event(Event::StatusChange { change: StatusChangeType::Up, addr: addrs[2] })
+    );
+}

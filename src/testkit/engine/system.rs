@@ -188,7 +188,7 @@ pub(crate) fn table(
             let rows = cluster
                 .nodes
                 .iter()
-                .filter(|n| n.index != node)
+                .filter(|n| n.index != node && !n.is_removed())
                 .map(|n| {
                     vec![
                         ("peer", inet(n.info.addr.ip())),
@@ -226,7 +226,7 @@ pub(crate) fn table(
             let rows = cluster
                 .nodes
                 .iter()
-                .filter(|n| n.index != node)
+                .filter(|n| n.index != node && !n.is_removed())
                 .map(|n| {
                     vec![
                         ("peer", inet(n.info.addr.ip())),
