@@ -39,8 +39,8 @@
 pub mod protocol;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod value;
 pub mod token;
+pub mod value;
 
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]
