@@ -101,6 +101,11 @@ async fn errors_are_the_ones_cassandra_gives() {
     assert_eq!(kind, ErrorKind::AlreadyExists { keyspace: "ks".into(), table: "t".into() });
     assert_eq!(error(&mut c, "SELECT * FROM ks.nope").await.0, ErrorKind::Invalid);
     assert_eq!(error(&mut c, "INSERT INTO ks.t (k, v) VALUES ('text', 1)").await.0, ErrorKind::Invalid);
+    let (kind, msg) = error(&mut c, "INSERT INTO ks.t (v) VALUES (1)").await;
+    assert_eq!((kind, msg.as_str()), (ErrorKind::Invalid, "Some partition key parts are missing: k"));
+    ok(&mut c, "CREATE TABLE ks.c (k int, c int, v int, PRIMARY KEY (k, c))").await;
+    let (_, msg) = error(&mut c, "UPDATE ks.c SET v = 1 WHERE k = 1").await;
+    assert_eq!(msg, "Some clustering keys are missing: c");
     let (kind, msg) = error(&mut c, "SELECT * FROM ks.t WHERE v = 1").await;
     assert_eq!(kind, ErrorKind::Invalid);
     assert!(msg.contains("ALLOW FILTERING"), "{msg}");

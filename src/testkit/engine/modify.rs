@@ -131,29 +131,27 @@ fn where_keys(t: &TableSchema, rels: &[Relation], binds: &Binds<'_>) -> Result<W
             _ => other = true,
         }
     }
-    let missing: Vec<&str> = pk
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_none())
-        .map(|(i, _)| t.columns[t.partition_key[i]].name.as_str())
-        .collect();
+    Ok((require_all(t, pk, &t.partition_key, "partition key parts")?, ck, other))
+}
+
+/// Every column of `cols` (partition or clustering key) must be restricted; the
+/// error lists the ones that are not, in Cassandra's words.
+fn require_all(
+    t: &TableSchema,
+    vals: Vec<Option<Vec<CqlValue>>>,
+    cols: &[usize],
+    what: &str,
+) -> Result<Vec<Vec<CqlValue>>, ExecError> {
+    let missing: Vec<&str> =
+        vals.iter().zip(cols).filter(|(v, _)| v.is_none()).map(|(_, &c)| t.columns[c].name.as_str()).collect();
     if !missing.is_empty() {
-        return Err(ExecError::invalid(format!("Some partition key parts are missing: {}", missing.join(", "))));
+        return Err(ExecError::invalid(format!("Some {what} are missing: {}", missing.join(", "))));
     }
-    Ok((pk.into_iter().flatten().collect(), ck, other))
+    Ok(vals.into_iter().flatten().collect())
 }
 
 fn full_clustering(t: &TableSchema, ck: Vec<Option<Vec<CqlValue>>>) -> Result<Vec<Vec<CqlValue>>, ExecError> {
-    let missing: Vec<&str> = ck
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_none())
-        .map(|(i, _)| t.columns[t.clustering[i]].name.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(ExecError::invalid(format!("Some clustering keys are missing: {}", missing.join(", "))));
-    }
-    Ok(ck.into_iter().flatten().collect())
+    require_all(t, ck, &t.clustering, "clustering keys")
 }
 
 /// A read-modify-write of one cell's value (collections, counters, UDT fields).
@@ -282,16 +280,7 @@ pub(crate) fn insert(
             },
         }
     }
-    let missing: Vec<&str> = pk
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_none())
-        .map(|(i, _)| t.columns[t.partition_key[i]].name.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(ExecError::invalid(format!("Some partition key parts are missing: {}", missing.join(", "))));
-    }
-    let pk: Vec<_> = pk.into_iter().flatten().collect();
+    let pk = require_all(t, pk, &t.partition_key, "partition key parts")?;
     let ck = full_clustering(t, ck)?;
     let keys = make_keys(t, &pk, &ck)?;
     let refs: Vec<(usize, &Change)> = changes.iter().map(|(c, ch)| (*c, ch)).collect();
