@@ -36,6 +36,7 @@
 //!   and the tests that cover it.
 #![forbid(unsafe_code)]
 
+pub mod connection;
 pub mod protocol;
 #[cfg(feature = "testkit")]
 pub mod testkit;

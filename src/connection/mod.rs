@@ -1,0 +1,223 @@
+//! One connection to one node: the handshake, then a task that owns the socket and
+//! multiplexes up to 32,768 concurrent requests over it by stream id.
+//!
+//! [`Connection`] is a cheap `Clone + Send + Sync` handle. A request is encoded in the
+//! caller's task, handed to the connection task, which stamps a free stream id and
+//! coalesces it with others into one write; the reply envelope is routed back by stream
+//! id and decoded in the caller's task. When all ids are taken, requests wait for one
+//! (they never fail for it). A request that times out or is dropped leaves its id
+//! reserved until the late reply arrives. When the socket dies, every request in
+//! flight fails at once with the same clonable [`ConnectionError`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use cqlstream::connection::{Connection, ConnectionConfig};
+//! use cqlstream::protocol::request::Query;
+//! use cqlstream::protocol::{Consistency, QueryParameters, Request, Response};
+//!
+//! let conn = Connection::open("127.0.0.1:9042".parse()?, &ConnectionConfig::new()).await?;
+//! let query = Query::new("SELECT release_version FROM system.local", QueryParameters::new(Consistency::One));
+//! let reply = conn.request(Request::Query(query)).await?;
+//! assert!(matches!(reply.response, Response::Result(_)));
+//! # Ok(()) }
+//! ```
+//!
+//! Owns sockets, stream ids, timeouts and heartbeats. Statement semantics, retries and
+//! pools belong to the session layer.
+
+mod config;
+mod error;
+mod handshake;
+mod stream_ids;
+mod task;
+
+pub use config::ConnectionConfig;
+pub use error::{ConnectionError, RequestError};
+pub use stream_ids::MAX_STREAMS;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::protocol::request::{Query, Register};
+use crate::protocol::response::{Event, ResultBody, Supported};
+use crate::protocol::{
+    Compression, Consistency, Envelope, QueryParameters, Request, RequestMessage, Response, ResponseMessage, Version,
+};
+
+use self::task::{Command, Shared, Task};
+
+#[derive(Debug)]
+struct Inner {
+    tx: mpsc::UnboundedSender<Command>,
+    permits: Arc<Semaphore>,
+    shared: Arc<Shared>,
+    events: broadcast::Sender<Event>,
+    addr: SocketAddr,
+    version: Version,
+    compression: Compression,
+    supported: Supported,
+    request_timeout: Duration,
+}
+
+/// A handle to one open connection. Clone it freely; the connection closes when the
+/// last handle is dropped and the requests in flight have their replies.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+impl Connection {
+    /// Connects to `addr`, negotiates version, compression and login, then runs
+    /// `USE` and REGISTER when the config asks for them.
+    pub async fn open(addr: SocketAddr, config: &ConnectionConfig) -> Result<Connection, ConnectionError> {
+        let ready = handshake::open(addr, config).await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared::default());
+        let span = tracing::debug_span!("cql_connection", %addr, version = %ready.version);
+        let task = Task {
+            socket: ready.socket,
+            codec: ready.codec,
+            read_buf: ready.read_buf,
+            rx,
+            events: events.clone(),
+            shared: shared.clone(),
+            version: ready.version,
+            max_streams: config.max_streams,
+            heartbeat: config.heartbeat_interval,
+            request_timeout: config.request_timeout,
+        };
+        tokio::spawn(task.run().instrument(span));
+        let conn = Connection {
+            inner: Arc::new(Inner {
+                tx,
+                permits: Arc::new(Semaphore::new(config.max_streams)),
+                shared,
+                events,
+                addr,
+                version: ready.version,
+                compression: ready.compression,
+                supported: ready.supported,
+                request_timeout: config.request_timeout,
+            }),
+        };
+        if let Some(ks) = &config.keyspace {
+            conn.use_keyspace(ks).await?;
+        }
+        if !config.events.is_empty() {
+            let reply = conn
+                .request(Request::Register(Register { events: config.events.clone() }))
+                .await
+                .map_err(into_conn_error)?;
+            if !matches!(reply.response, Response::Ready) {
+                return Err(ConnectionError::Unexpected(format!("{:?} in reply to REGISTER", reply.response.opcode())));
+            }
+        }
+        Ok(conn)
+    }
+
+    /// Switches the connection's keyspace (`USE`).
+    pub async fn use_keyspace(&self, keyspace: &str) -> Result<(), ConnectionError> {
+        let quoted = format!("USE \"{}\"", keyspace.replace('"', "\"\""));
+        let reply = self
+            .request(Request::Query(Query::new(quoted, QueryParameters::new(Consistency::One))))
+            .await
+            .map_err(into_conn_error)?;
+        match reply.response {
+            Response::Result(ResultBody::SetKeyspace(_)) => Ok(()),
+            Response::Error(e) => Err(ConnectionError::Refused(e)),
+            other => Err(ConnectionError::Unexpected(format!("{:?} in reply to USE", other.opcode()))),
+        }
+    }
+
+    /// Sends a request and waits for its reply, within the default request timeout.
+    /// Server errors come back as `Ok` with a [`Response::Error`] body.
+    pub async fn request(&self, request: Request) -> Result<ResponseMessage, RequestError> {
+        self.request_message(RequestMessage::new(0, request), None).await
+    }
+
+    /// Sends a request with header options (tracing, custom payload) and an optional
+    /// timeout of its own. The stream id in `msg` is ignored.
+    pub async fn request_message(
+        &self,
+        msg: RequestMessage,
+        timeout: Option<Duration>,
+    ) -> Result<ResponseMessage, RequestError> {
+        let envelope = msg.to_envelope(self.inner.version)?;
+        let reply = self.send_envelope(envelope, timeout).await?;
+        Ok(ResponseMessage::from_envelope(&reply)?)
+    }
+
+    /// Sends an encoded envelope (its stream id is replaced) and returns the reply
+    /// envelope undecoded.
+    pub async fn send_envelope(&self, envelope: Envelope, timeout: Option<Duration>) -> Result<Envelope, RequestError> {
+        let timeout = timeout.unwrap_or(self.inner.request_timeout);
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Waiting for a free stream id counts against the request's timeout.
+        let permit = match tokio::time::timeout_at(deadline, self.inner.permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return Err(self.closed_error().into()),
+            Err(_) => return Err(RequestError::Timeout(timeout)),
+        };
+        let (reply, rx) = oneshot::channel();
+        if self.inner.tx.send(Command::Send { envelope, reply, permit }).is_err() {
+            return Err(self.closed_error().into());
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(result)) => Ok(result?),
+            Ok(Err(_)) => Err(self.closed_error().into()),
+            Err(_) => Err(RequestError::Timeout(timeout)),
+        }
+    }
+
+    fn closed_error(&self) -> ConnectionError {
+        self.inner.shared.closed.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or(ConnectionError::Closed)
+    }
+
+    /// Events pushed by the server (after REGISTER).
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// The node's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The negotiated protocol version.
+    pub fn version(&self) -> Version {
+        self.inner.version
+    }
+
+    /// The negotiated compression.
+    pub fn compression(&self) -> Compression {
+        self.inner.compression
+    }
+
+    /// The server's SUPPORTED options.
+    pub fn supported(&self) -> &Supported {
+        &self.inner.supported
+    }
+
+    /// Requests sent and not yet answered (orphaned ones included).
+    pub fn in_flight(&self) -> usize {
+        self.inner.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Why the connection closed, if it has.
+    pub fn closed(&self) -> Option<ConnectionError> {
+        self.inner.shared.closed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn into_conn_error(e: RequestError) -> ConnectionError {
+    match e {
+        RequestError::Connection(c) => c,
+        other => ConnectionError::Unexpected(other.to_string()),
+    }
+}

@@ -1,0 +1,225 @@
+//! The task that owns one connection's socket: it stamps stream ids on outgoing
+//! envelopes, coalesces them into few writes, routes replies to their requests by
+//! stream id, forwards events, sends heartbeats, and when the socket dies fails every
+//! request in flight with the same error.
+//!
+//! Encoding requests and decoding replies happen in the callers' tasks; this one only
+//! moves envelopes. It never waits on a caller, so a slow consumer cannot stall it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, trace};
+
+use super::error::ConnectionError;
+use super::stream_ids::StreamIds;
+use crate::protocol::request::Options;
+use crate::protocol::response::Event;
+use crate::protocol::{CqlCodec, Envelope, Request, RequestMessage, Response, ResponseMessage, Version};
+
+/// Stop taking new requests while this much is waiting to be written.
+const WRITE_HIGH_WATER: usize = 4 << 20;
+
+/// A request for the task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Send { envelope: Envelope, reply: oneshot::Sender<Result<Envelope, ConnectionError>>, permit: OwnedSemaphorePermit },
+}
+
+struct InFlight {
+    reply: Option<oneshot::Sender<Result<Envelope, ConnectionError>>>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// State shared between the task and the handles.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) closed: std::sync::Mutex<Option<ConnectionError>>,
+    pub(crate) in_flight: std::sync::atomic::AtomicUsize,
+}
+
+pub(crate) struct Task {
+    pub(crate) socket: TcpStream,
+    pub(crate) codec: CqlCodec,
+    pub(crate) read_buf: BytesMut,
+    pub(crate) rx: mpsc::UnboundedReceiver<Command>,
+    pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) version: Version,
+    pub(crate) max_streams: usize,
+    pub(crate) heartbeat: Option<Duration>,
+    pub(crate) request_timeout: Duration,
+}
+
+impl Task {
+    pub(crate) async fn run(self) {
+        let Task {
+            socket,
+            mut codec,
+            mut read_buf,
+            mut rx,
+            events,
+            shared,
+            version,
+            max_streams,
+            heartbeat,
+            request_timeout,
+        } = self;
+        let (mut rd, mut wr) = socket.into_split();
+        let mut ids = StreamIds::new(max_streams);
+        let mut in_flight: HashMap<i16, InFlight> = HashMap::new();
+        let mut waiting: VecDeque<Command> = VecDeque::new();
+        let mut write_buf = BytesMut::with_capacity(64 * 1024);
+        let mut batch: Vec<Envelope> = Vec::new();
+        let mut last_activity = Instant::now();
+        let mut heartbeat_sent: Option<(i16, Instant)> = None;
+        let mut input_open = true;
+
+        let failure: ConnectionError = loop {
+            // Give ids to waiting requests and encode them as one batch.
+            while let Some(cmd) = waiting.pop_front() {
+                let Some(id) = ids.take() else {
+                    waiting.push_front(cmd);
+                    break;
+                };
+                let Command::Send { mut envelope, reply, permit } = cmd;
+                envelope.header.stream = id;
+                trace!(stream = id, opcode = ?envelope.header.opcode, "send");
+                in_flight.insert(id, InFlight { reply: Some(reply), _permit: Some(permit) });
+                batch.push(envelope);
+            }
+            if !batch.is_empty() {
+                if let Err(e) = codec.encode_batch(&batch, &mut write_buf) {
+                    // Only an envelope over the size limit gets here; fail just those.
+                    for env in batch.drain(..) {
+                        if let Some(mut f) = in_flight.remove(&env.header.stream) {
+                            ids.free(env.header.stream);
+                            if let Some(r) = f.reply.take() {
+                                let _ = r.send(Err(ConnectionError::Unexpected(e.to_string())));
+                            }
+                        }
+                    }
+                }
+                batch.clear();
+            }
+            shared.in_flight.store(in_flight.len(), std::sync::atomic::Ordering::Relaxed);
+            if !input_open && in_flight.is_empty() && waiting.is_empty() && write_buf.is_empty() {
+                break ConnectionError::Closed;
+            }
+
+            let heartbeat_due = heartbeat.map(|h| last_activity + h);
+            tokio::select! {
+                read = rd.read_buf(&mut read_buf) => {
+                    match read {
+                        Ok(0) => break ConnectionError::Closed,
+                        Err(e) => break e.into(),
+                        Ok(_) => {}
+                    }
+                    last_activity = Instant::now();
+                    let mut failed = None;
+                    loop {
+                        match codec.decode_envelope(&mut read_buf) {
+                            Ok(Some(env)) => {
+                                let stream = env.header.stream;
+                                trace!(stream, opcode = ?env.header.opcode, len = env.body.len(), "recv");
+                                if stream < 0 {
+                                    if let Ok(ResponseMessage { response: Response::Event(ev), .. }) = ResponseMessage::from_envelope(&env) {
+                                        let _ = events.send(ev);
+                                    }
+                                    continue;
+                                }
+                                if heartbeat_sent.is_some_and(|(id, _)| id == stream) {
+                                    heartbeat_sent = None;
+                                }
+                                match in_flight.remove(&stream) {
+                                    Some(mut f) => {
+                                        ids.free(stream);
+                                        if let Some(r) = f.reply.take() {
+                                            // The requester may have gone (timeout, drop): the id
+                                            // was orphaned until now, and is free again.
+                                            let _ = r.send(Ok(env));
+                                        }
+                                    }
+                                    None => debug!(stream, "reply on a stream with no request"),
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                failed = Some(ConnectionError::Decode(e));
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(e) = failed {
+                        break e;
+                    }
+                }
+                cmd = rx.recv(), if input_open && write_buf.len() < WRITE_HIGH_WATER => {
+                    match cmd {
+                        Some(c) => {
+                            waiting.push_back(c);
+                            while waiting.len() < 4096 {
+                                match rx.try_recv() {
+                                    Ok(c) => waiting.push_back(c),
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                        // Every handle is gone: finish what is in flight, then close.
+                        None => input_open = false,
+                    }
+                }
+                written = wr.write_buf(&mut write_buf), if !write_buf.is_empty() => {
+                    if let Err(e) = written {
+                        break e.into();
+                    }
+                    last_activity = Instant::now();
+                }
+                _ = sleep_until(heartbeat_due) => {
+                    match heartbeat_sent {
+                        Some((_, at)) if at.elapsed() >= request_timeout => break ConnectionError::HeartbeatTimeout(request_timeout),
+                        Some(_) => {}
+                        None => {
+                            if let Some(id) = ids.take() {
+                                let env = RequestMessage::new(id, Request::Options(Options)).to_envelope(version);
+                                if let Ok(env) = env {
+                                    in_flight.insert(id, InFlight { reply: None, _permit: None });
+                                    batch.push(env);
+                                    heartbeat_sent = Some((id, Instant::now()));
+                                }
+                            }
+                        }
+                    }
+                    last_activity = Instant::now();
+                }
+            }
+        };
+
+        debug!(error = %failure, in_flight = in_flight.len(), "connection closing");
+        *shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure.clone());
+        rx.close();
+        for (_, mut f) in in_flight.drain() {
+            if let Some(r) = f.reply.take() {
+                let _ = r.send(Err(failure.clone()));
+            }
+        }
+        while let Some(Command::Send { reply, .. }) = waiting.pop_front().or_else(|| rx.try_recv().ok()) {
+            let _ = reply.send(Err(failure.clone()));
+        }
+        shared.in_flight.store(0, std::sync::atomic::Ordering::Relaxed);
+        let _ = wr.shutdown().await;
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,158 @@
+//! The connection layer against the test server: handshake variants, multiplexing past
+//! the stream id limit, timeouts with orphaned ids, dying connections, events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cqlstream::connection::{Connection, ConnectionConfig, ConnectionError, RequestError};
+use cqlstream::protocol::request::Query;
+use cqlstream::protocol::response::{ErrorKind, Event, EventType, ResultBody};
+use cqlstream::protocol::{Compression, Consistency, QueryParameters, Request, Response, Version};
+use cqlstream::testkit::{Fault, TestNode};
+
+fn q(cql: &str) -> Request {
+    Request::Query(Query::new(cql, QueryParameters::new(Consistency::One)))
+}
+
+async fn rows(conn: &Connection, cql: &str) -> cqlstream::protocol::response::Rows {
+    match conn.request(q(cql)).await.unwrap().response {
+        Response::Result(ResultBody::Rows(r)) => r,
+        other => panic!("{cql}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn negotiates_the_highest_version_with_and_without_lz4() {
+    let node = TestNode::builder().start().await.unwrap();
+    for (pin, compression) in [
+        (None, Compression::Lz4),
+        (None, Compression::None),
+        (Some(Version::V4), Compression::Lz4),
+        (Some(Version::V3), Compression::None),
+    ] {
+        let mut config = ConnectionConfig::new().compression(compression);
+        if let Some(v) = pin {
+            config = config.protocol(v);
+        }
+        let conn = Connection::open(node.addr(), &config).await.unwrap();
+        assert_eq!(conn.version(), pin.unwrap_or(Version::V5));
+        assert_eq!(conn.compression(), compression);
+        assert_eq!(rows(&conn, "SELECT * FROM system.local").await.rows_count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn steps_down_to_v4_on_a_v4_only_node() {
+    let node = TestNode::builder().max_protocol(Version::V4).start().await.unwrap();
+    let conn = Connection::open(node.addr(), &ConnectionConfig::new().compression(Compression::Lz4)).await.unwrap();
+    assert_eq!(conn.version(), Version::V4);
+    let pinned = Connection::open(node.addr(), &ConnectionConfig::new().protocol(Version::V5)).await.unwrap_err();
+    assert!(matches!(pinned, ConnectionError::NoCommonVersion { .. }), "{pinned}");
+}
+
+#[tokio::test]
+async fn authentication_success_and_failure() {
+    let node = TestNode::builder().user("alice", "secret").start().await.unwrap();
+    let ok = Connection::open(node.addr(), &ConnectionConfig::new().credentials("alice", "secret")).await.unwrap();
+    assert_eq!(rows(&ok, "SELECT * FROM system.local").await.rows_count(), 1);
+    let wrong = Connection::open(node.addr(), &ConnectionConfig::new().credentials("alice", "nope")).await.unwrap_err();
+    assert!(
+        matches!(&wrong, ConnectionError::AuthenticationFailed(e) if e.kind == ErrorKind::AuthenticationError),
+        "{wrong}"
+    );
+    let none = Connection::open(node.addr(), &ConnectionConfig::new()).await.unwrap_err();
+    assert!(matches!(none, ConnectionError::AuthenticationRequired { .. }), "{none}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_thousand_concurrent_requests_on_one_connection() {
+    let node = TestNode::builder().start().await.unwrap();
+    node.faults().add(Fault::delay(Duration::from_millis(20)).matching("system.local"));
+    let conn = Connection::open(node.addr(), &ConnectionConfig::new().compression(Compression::Lz4)).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40_000 {
+        let conn = conn.clone();
+        tasks.spawn(async move { conn.request(q("SELECT key FROM system.local")).await.map(|r| r.response) });
+    }
+    let mut ok = 0;
+    while let Some(r) = tasks.join_next().await {
+        assert!(matches!(r.unwrap().unwrap(), Response::Result(ResultBody::Rows(_))));
+        ok += 1;
+    }
+    assert_eq!(ok, 40_000, "more requests than stream ids: the extra ones waited, none failed");
+    assert_eq!(node.stats().requests("SELECT key FROM system.local"), 40_000);
+    assert_eq!(conn.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn a_slow_request_times_out_while_the_others_complete() {
+    let node = TestNode::builder().start().await.unwrap();
+    node.faults().add(Fault::delay(Duration::from_millis(600)).matching("key = 'slow'").once());
+    let config = ConnectionConfig::new().request_timeout(Duration::from_millis(200));
+    let conn = Connection::open(node.addr(), &config).await.unwrap();
+    let slow = {
+        let conn = conn.clone();
+        tokio::spawn(async move { conn.request(q("SELECT * FROM system.local WHERE key = 'slow'")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for _ in 0..20 {
+        assert_eq!(rows(&conn, "SELECT * FROM system.local WHERE key = 'local'").await.rows_count(), 1);
+    }
+    let err = slow.await.unwrap().unwrap_err();
+    assert!(matches!(err, RequestError::Timeout(_)), "{err}");
+    // The timed-out request's stream id stays taken until its late reply arrives.
+    assert_eq!(conn.in_flight(), 1);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(conn.in_flight(), 0, "the late reply freed the orphaned id");
+}
+
+#[tokio::test]
+async fn a_dying_connection_fails_every_request_in_flight_promptly() {
+    let node = TestNode::builder().start().await.unwrap();
+    node.faults().add(Fault::no_reply().matching("key = 'hang'"));
+    let conn =
+        Connection::open(node.addr(), &ConnectionConfig::new().request_timeout(Duration::from_secs(30))).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let conn = conn.clone();
+        tasks.spawn(async move { conn.request(q("SELECT * FROM system.local WHERE key = 'hang'")).await });
+    }
+    while conn.in_flight() < 100 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = std::time::Instant::now();
+    node.stop().await;
+    let mut errors = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        errors.push(r.unwrap().unwrap_err());
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "in-flight requests must fail at once, not at their timeout");
+    assert_eq!(errors.len(), 100);
+    assert!(errors.iter().all(|e| matches!(e, RequestError::Connection(_))), "{:?}", errors[0]);
+    assert!(conn.closed().is_some());
+    // The next request on this connection fails too; a fresh connection works after a restart.
+    assert!(matches!(conn.request(q("SELECT * FROM system.local")).await, Err(RequestError::Connection(_))));
+    node.start().await.unwrap();
+    node.faults().clear();
+    let fresh = Connection::open(node.addr(), &ConnectionConfig::new()).await.unwrap();
+    assert_eq!(rows(&fresh, "SELECT * FROM system.local").await.rows_count(), 1);
+}
+
+#[tokio::test]
+async fn register_and_use_from_the_config() {
+    let node = TestNode::builder().start().await.unwrap();
+    let admin = Connection::open(node.addr(), &ConnectionConfig::new()).await.unwrap();
+    admin
+        .request(q("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"))
+        .await
+        .unwrap();
+    let config = ConnectionConfig::new().keyspace("ks").events(vec![EventType::SchemaChange]);
+    let conn = Connection::open(node.addr(), &config).await.unwrap();
+    let mut events = conn.events();
+    // USE took effect: an unqualified table lands in ks.
+    conn.request(q("CREATE TABLE t (k int PRIMARY KEY)")).await.unwrap();
+    assert_eq!(rows(&admin, "SELECT * FROM system_schema.tables WHERE keyspace_name = 'ks'").await.rows_count(), 1);
+    let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    assert!(matches!(event, Event::SchemaChange(_)), "{event:?}");
+    let _ = Arc::new(conn);
+}
