@@ -41,6 +41,7 @@ pub mod protocol;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
+pub mod types;
 pub mod value;
 
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.

@@ -56,6 +56,7 @@ pub use cql_value::{CqlValue, MAX_VALUE_DEPTH};
 pub use date::CqlDate;
 pub use decimal::CqlDecimal;
 pub use duration::CqlDuration;
+pub(crate) use encode::vector_element_len;
 pub use error::ValueError;
 pub use literal::Literal;
 pub use ordering::{sort_map, sort_set};

@@ -1,0 +1,84 @@
+//! Rust types to CQL values and back (spec v5 §6, v4 §7): what a statement's bound
+//! values are made from, and what the rows of a result are read into.
+//!
+//! - Writing: [`SerializeValue`] writes one Rust value as one bound value of a column
+//!   type, [`SerializeRow`] a statement's values (a tuple by position, a map by marker
+//!   name), checked against the prepared statement's bind markers; errors name the
+//!   marker and both types. Without metadata (an unprepared QUERY) each value is written
+//!   as its natural CQL type (`i32` as `int`, `&str` as `text`, ...).
+//! - Reading: [`DeserializeValue`] reads one cell, [`DeserializeRow`] one row (a tuple
+//!   by position, or a [`Row`]), borrowing from the page where the target allows
+//!   (`&str`, `&[u8]`). The column types are checked once per page, then each row is
+//!   decoded only when the iterator reaches it.
+//!
+//! The value types Rust lacks (`date`, `time`, `timestamp`, `duration`, `varint`,
+//! `decimal`) and the dynamic [`CqlValue`](crate::value::CqlValue) live in
+//! [`crate::value`]; this module maps Rust types onto them and onto the wire.
+//!
+//! ```
+//! use cqlstream::protocol::{ColumnType, ValueRef};
+//! use cqlstream::protocol::response::{ColumnSpec, RowsMetadata, RowsWriter};
+//! use cqlstream::types::{self, Row, RowsPage};
+//!
+//! // Bind (id, name) to a prepared statement's markers `id int, name text`.
+//! let markers = [
+//!     ColumnSpec::new("ks", "users", "id", ColumnType::Int),
+//!     ColumnSpec::new("ks", "users", "name", ColumnType::Varchar),
+//! ];
+//! let values = types::serialize_values(&(7, "seven"), &markers)?;
+//! assert_eq!(values.len(), 2);
+//! // A mismatch names the marker and both types.
+//! let err = types::serialize_values(&("seven", 7), &markers).unwrap_err();
+//! assert_eq!(err.to_string(), "bind marker `id` (position 0): cannot write Rust &str as CQL type int");
+//!
+//! // A page of rows with the same columns, as a server would send it: the first row's
+//! // cells are the values above, the second has a null name.
+//! let mut w = RowsWriter::new(2);
+//! w.push_row(values.iter().map(|(_, v)| match v {
+//!     ValueRef::Bytes(b) => Some(b),
+//!     _ => None,
+//! }))?;
+//! w.push_row([Some(&[0, 0, 0, 8][..]), None])?;
+//! let rows = w.finish(RowsMetadata::new(markers.to_vec()))?;
+//!
+//! // Borrowed: the `&str`s point into the page; the types are checked once.
+//! let typed: Vec<(i32, Option<&str>)> = types::rows_typed(&rows)?.collect::<Result<_, _>>()?;
+//! assert_eq!(typed, [(7, Some("seven")), (8, None)]);
+//!
+//! // Owned rows, decoded on demand, by position or by name.
+//! let page = RowsPage::new(rows)?;
+//! let first: Row = page.into_rows().next().unwrap();
+//! assert_eq!(first.get::<i32>(0), 7);
+//! assert_eq!(first.get::<&str>("name"), "seven");
+//! assert_eq!(
+//!     first.try_get::<i64>("id").unwrap_err().to_string(),
+//!     "column `id`: cannot read CQL type int as Rust i64"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layout
+//!
+//! - `serialize`: [`SerializeValue`] and its implementations, [`Unset`],
+//!   [`MaybeUnset`], [`SerializeRow`], [`RowWriter`];
+//! - `deserialize`: [`DeserializeValue`], [`DeserializeRow`] and their implementations;
+//! - `row`: [`Row`], [`RowRef`], [`RowsPage`], [`ColumnIndex`] and the page iterators;
+//! - `error`: [`SerializeError`], [`DeserializeError`].
+
+mod deserialize;
+mod error;
+mod row;
+mod serialize;
+#[cfg(test)]
+mod tests;
+
+pub use deserialize::{
+    DeserializeOwnedRow, DeserializeOwnedValue, DeserializeRow, DeserializeValue, deserialize_column, type_check_column,
+};
+pub use error::{DeserializeError, SerializeError};
+pub use row::{
+    Cells, ColumnIndex, IntoRows, IntoTypedRows, Row, RowRef, RowRefs, RowsPage, TypedRows, into_rows, rows_typed,
+};
+pub use serialize::{
+    MaybeUnset, RowWriter, SerializeRow, SerializeValue, Unset, serialize_values, serialize_values_untyped,
+};
