@@ -38,6 +38,7 @@
 
 pub mod connection;
 pub mod protocol;
+pub mod session;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;

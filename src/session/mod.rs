@@ -1,0 +1,457 @@
+//! Sessions: the API users call. A [`Session`] holds a pool of connections to a node,
+//! sends each request on the least busy one, reconnects when one dies, prepares
+//! statements once (concurrent prepares of one text share one request), re-prepares
+//! transparently on UNPREPARED, and turns replies into [`QueryResult`]s and errors into
+//! [`Error`]s with the server's code and message kept.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cqlstream::session::Error> {
+//! use cqlstream::session::Session;
+//!
+//! let session = Session::builder().contact_point("127.0.0.1:9042").build().await?;
+//! session.query("CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", ()).await?;
+//! session.query("CREATE TABLE IF NOT EXISTS ks.t (k int PRIMARY KEY, v text)", ()).await?;
+//! let insert = session.prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)").await?;
+//! session.execute(&insert, (1, "one")).await?;
+//! let result = session.query("SELECT k, v FROM ks.t", ()).await?;
+//! for row in result.rows_typed::<(i32, &str)>()? {
+//!     let (k, v) = row?;
+//!     println!("{k} = {v}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Owns pooling, statement options and the prepared cache; sockets and stream ids are
+//! [`crate::connection`]'s, value encoding [`crate::types`]'.
+
+mod error;
+mod result;
+mod statement;
+
+pub use error::Error;
+pub use result::QueryResult;
+pub use statement::{Batch, BatchItem, PreparedStatement, Statement, StatementOptions};
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::OnceCell;
+
+use self::statement::{PreparedMetadata, parameters};
+use crate::connection::{Connection, ConnectionConfig};
+use crate::protocol::request::{self, BatchStatement, BatchStatementKind, Execute, Prepare, Query};
+use crate::protocol::response::{ErrorKind, ResultBody};
+use crate::protocol::{Compression, Consistency, Request, RequestMessage, Response, ResponseMessage, Values, Version};
+use crate::types::{RowsPage, SerializeRow, serialize_values, serialize_values_untyped};
+
+/// Builds a [`Session`].
+#[derive(Debug, Clone)]
+pub struct SessionBuilder {
+    contact_points: Vec<String>,
+    connection: ConnectionConfig,
+    pool_size: usize,
+    consistency: Consistency,
+    page_size: i32,
+}
+
+impl Default for SessionBuilder {
+    fn default() -> Self {
+        SessionBuilder {
+            contact_points: Vec::new(),
+            connection: ConnectionConfig::new(),
+            pool_size: 1,
+            consistency: Consistency::LocalOne,
+            page_size: 5000,
+        }
+    }
+}
+
+impl SessionBuilder {
+    /// A node to connect to, `host:port`. The first reachable one is used.
+    pub fn contact_point(mut self, addr: impl Into<String>) -> Self {
+        self.contact_points.push(addr.into());
+        self
+    }
+
+    /// `USE` this keyspace on every connection.
+    pub fn keyspace(mut self, ks: impl Into<String>) -> Self {
+        self.connection = self.connection.keyspace(ks);
+        self
+    }
+
+    /// Log in with PasswordAuthenticator.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.connection = self.connection.credentials(user, password);
+        self
+    }
+
+    /// Use LZ4 when the server offers it.
+    pub fn compression(mut self, c: Compression) -> Self {
+        self.connection = self.connection.compression(c);
+        self
+    }
+
+    /// Pin the protocol version (default: negotiate v5, v4, v3).
+    pub fn protocol(mut self, v: Version) -> Self {
+        self.connection = self.connection.protocol(v);
+        self
+    }
+
+    /// Default per-request timeout (12 s).
+    pub fn request_timeout(mut self, t: Duration) -> Self {
+        self.connection = self.connection.request_timeout(t);
+        self
+    }
+
+    /// TCP connect timeout (5 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connection = self.connection.connect_timeout(t);
+        self
+    }
+
+    /// Connections per node (default 1); requests go to the least busy one.
+    pub fn pool_size(mut self, n: usize) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// Default consistency (LOCAL_ONE).
+    pub fn consistency(mut self, c: Consistency) -> Self {
+        self.consistency = c;
+        self
+    }
+
+    /// Default page size (5000).
+    pub fn page_size(mut self, n: i32) -> Self {
+        self.page_size = n;
+        self
+    }
+
+    /// Everything about the connections themselves.
+    pub fn connection_config(mut self, c: ConnectionConfig) -> Self {
+        self.connection = c;
+        self
+    }
+
+    /// Connects the pool.
+    pub async fn build(self) -> Result<Session, Error> {
+        if self.contact_points.is_empty() {
+            return Err(Error::Config("no contact point given".into()));
+        }
+        let mut failures = Vec::new();
+        for cp in &self.contact_points {
+            let addrs: Vec<SocketAddr> = match cp.to_socket_addrs() {
+                Ok(a) => a.collect(),
+                Err(e) => return Err(Error::Config(format!("contact point {cp:?}: {e}"))),
+            };
+            for addr in addrs {
+                match Connection::open(addr, &self.connection).await {
+                    Ok(first) => {
+                        let mut slots = vec![Slot::default(); self.pool_size];
+                        slots[0] = Slot::with(first);
+                        let inner = Inner {
+                            addr,
+                            config: self.connection.clone(),
+                            slots,
+                            prepared: Mutex::new(HashMap::new()),
+                            consistency: self.consistency,
+                            page_size: self.page_size,
+                            clock: AtomicI64::new(0),
+                        };
+                        let session = Session { inner: Arc::new(inner) };
+                        for i in 1..self.pool_size {
+                            session.connection_at(i).await?;
+                        }
+                        return Ok(session);
+                    }
+                    Err(e) => failures.push((addr, e)),
+                }
+            }
+        }
+        Err(Error::NoNodeAvailable(failures))
+    }
+}
+
+/// One pooled connection, opened lazily and replaced when it dies.
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    conn: Arc<tokio::sync::Mutex<Option<Connection>>>,
+    current: Arc<Mutex<Option<Connection>>>,
+}
+
+impl Slot {
+    fn with(c: Connection) -> Slot {
+        Slot { conn: Arc::new(tokio::sync::Mutex::new(Some(c.clone()))), current: Arc::new(Mutex::new(Some(c))) }
+    }
+}
+
+type PrepareCell = Arc<OnceCell<PreparedStatement>>;
+
+#[derive(Debug)]
+struct Inner {
+    addr: SocketAddr,
+    config: ConnectionConfig,
+    slots: Vec<Slot>,
+    prepared: Mutex<HashMap<(Option<String>, String), PrepareCell>>,
+    consistency: Consistency,
+    page_size: i32,
+    clock: AtomicI64,
+}
+
+/// A connection pool to a node and the statement API. Cheap to clone, `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Session>();
+}
+
+impl Session {
+    /// A builder with the defaults.
+    pub fn builder() -> SessionBuilder {
+        SessionBuilder::default()
+    }
+
+    /// The node the session talks to.
+    pub fn node(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The live connection of slot `i`, reconnecting if it died.
+    async fn connection_at(&self, i: usize) -> Result<Connection, Error> {
+        let slot = &self.inner.slots[i];
+        let mut guard = slot.conn.lock().await;
+        if let Some(c) = guard.as_ref()
+            && c.closed().is_none()
+        {
+            return Ok(c.clone());
+        }
+        let fresh = Connection::open(self.inner.addr, &self.inner.config).await?;
+        *guard = Some(fresh.clone());
+        *slot.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The least busy live connection (reconnecting a dead slot if needed).
+    async fn connection(&self) -> Result<Connection, Error> {
+        let mut best: Option<(usize, usize)> = None;
+        for (i, slot) in self.inner.slots.iter().enumerate() {
+            let load = match &*slot.current.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some(c) if c.closed().is_none() => c.in_flight(),
+                _ => continue,
+            };
+            if best.is_none_or(|(_, l)| load < l) {
+                best = Some((i, load));
+            }
+        }
+        self.connection_at(best.map_or(0, |(i, _)| i)).await
+    }
+
+    /// Microseconds, strictly increasing within this session (client-side timestamps).
+    fn timestamp(&self) -> i64 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+        let mut last = self.inner.clock.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self.inner.clock.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return next,
+                Err(seen) => last = seen,
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        conn: &Connection,
+        request: Request,
+        options: &StatementOptions,
+    ) -> Result<ResponseMessage, Error> {
+        let mut msg = RequestMessage::new(0, request);
+        msg.tracing = options.tracing;
+        Ok(conn.request_message(msg, options.timeout).await?)
+    }
+
+    /// Runs an unprepared statement with values (serialized by their natural CQL types;
+    /// pass `()` for none). Returns one page.
+    pub async fn query(
+        &self,
+        statement: impl Into<Statement>,
+        values: impl SerializeRow,
+    ) -> Result<QueryResult, Error> {
+        let statement = statement.into();
+        let values = if values.is_empty() { Values::empty() } else { serialize_values_untyped(&values)? };
+        let params =
+            parameters(&statement.options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
+        let conn = self.connection().await?;
+        let reply =
+            self.send(&conn, Request::Query(Query::new(statement.text.clone(), params)), &statement.options).await?;
+        into_result(reply, None)
+    }
+
+    /// Prepares a statement, once per text and keyspace: later and concurrent calls
+    /// share the first one's request.
+    pub async fn prepare(&self, statement: impl Into<Statement>) -> Result<PreparedStatement, Error> {
+        let statement = statement.into();
+        let key = (statement.options.keyspace.clone(), statement.text.clone());
+        let cell = self.inner.prepared.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
+        let prepared =
+            cell.get_or_try_init(|| async { self.prepare_on(&self.connection().await?, &statement).await }).await?;
+        let mut p = prepared.clone();
+        p.options = statement.options;
+        Ok(p)
+    }
+
+    async fn prepare_on(&self, conn: &Connection, statement: &Statement) -> Result<PreparedStatement, Error> {
+        let req = Prepare { query: statement.text.clone(), keyspace: statement.options.keyspace.clone() };
+        let reply = self.send(conn, Request::Prepare(req), &statement.options).await?;
+        match reply.response {
+            Response::Result(ResultBody::Prepared(p)) => Ok(PreparedStatement {
+                id: p.id,
+                text: statement.text.as_str().into(),
+                keyspace: statement.options.keyspace.as_deref().map(Into::into),
+                bind_columns: p.metadata.columns.into(),
+                pk_indexes: p.metadata.pk_indexes.into(),
+                metadata: Arc::new(Mutex::new(PreparedMetadata {
+                    result_metadata_id: p.result_metadata_id,
+                    result_columns: p.result_metadata.columns.map(Into::into),
+                })),
+                options: statement.options.clone(),
+            }),
+            Response::Error(e) => Err(e.into()),
+            other => Err(Error::Unexpected(format!("{:?} in reply to PREPARE", other.opcode()))),
+        }
+    }
+
+    /// Executes a prepared statement; values are checked against its bind markers.
+    /// An UNPREPARED reply (the node forgot the statement) is answered by preparing
+    /// again on that connection and retrying once.
+    pub async fn execute(&self, prepared: &PreparedStatement, values: impl SerializeRow) -> Result<QueryResult, Error> {
+        let values = serialize_values(&values, &prepared.bind_columns)?;
+        let conn = self.connection().await?;
+        let reply = self.execute_on(&conn, prepared, values.clone()).await?;
+        if let Response::Error(e) = &reply.response
+            && matches!(e.kind, ErrorKind::Unprepared { .. })
+        {
+            let statement = Statement { text: prepared.text.to_string(), options: prepared.options.clone() };
+            let fresh = self.prepare_on(&conn, &statement).await?;
+            let mut p = prepared.clone();
+            p.id = fresh.id;
+            *p.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
+                fresh.metadata.lock().unwrap_or_else(|e| e.into_inner()).clone_state();
+            let reply = self.execute_on(&conn, &p, values).await?;
+            return into_result(reply, Some(&p));
+        }
+        into_result(reply, Some(prepared))
+    }
+
+    async fn execute_on(
+        &self,
+        conn: &Connection,
+        p: &PreparedStatement,
+        values: Values,
+    ) -> Result<ResponseMessage, Error> {
+        let (result_metadata_id, has_columns) = {
+            let m = p.metadata.lock().unwrap_or_else(|e| e.into_inner());
+            (m.result_metadata_id.clone(), m.result_columns.is_some())
+        };
+        let mut params = parameters(&p.options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
+        // With v5's metadata id the server tells us when our copy is stale, so the
+        // columns need not travel with every page.
+        params.skip_metadata = conn.version() >= Version::V5 && has_columns;
+        let exec = Execute {
+            id: p.id.clone(),
+            result_metadata_id: if conn.version() >= Version::V5 {
+                result_metadata_id.or_else(|| Some(bytes::Bytes::new()))
+            } else {
+                None
+            },
+            params,
+        };
+        self.send(conn, Request::Execute(exec), &p.options).await
+    }
+
+    /// Runs a batch.
+    pub async fn batch(&self, batch: &Batch) -> Result<QueryResult, Error> {
+        let statements = batch
+            .items
+            .iter()
+            .map(|item| match item {
+                BatchItem::Query(q, v) => {
+                    BatchStatement { kind: BatchStatementKind::Query(q.clone()), values: v.clone() }
+                }
+                BatchItem::Prepared(p, v) => {
+                    BatchStatement { kind: BatchStatementKind::Prepared(p.id.clone()), values: v.clone() }
+                }
+            })
+            .collect();
+        let o = &batch.options;
+        let req = request::Batch {
+            batch_type: batch.kind,
+            statements,
+            consistency: o.consistency.unwrap_or(self.inner.consistency),
+            serial_consistency: o.serial_consistency,
+            timestamp: Some(o.timestamp.unwrap_or_else(|| self.timestamp())),
+            keyspace: o.keyspace.clone(),
+            now_in_seconds: o.now_in_seconds,
+        };
+        let conn = self.connection().await?;
+        let reply = self.send(&conn, Request::Batch(req), o).await?;
+        into_result(reply, None)
+    }
+}
+
+impl PreparedMetadata {
+    fn clone_state(&self) -> PreparedMetadata {
+        PreparedMetadata {
+            result_metadata_id: self.result_metadata_id.clone(),
+            result_columns: self.result_columns.clone(),
+        }
+    }
+}
+
+fn into_result(reply: ResponseMessage, prepared: Option<&PreparedStatement>) -> Result<QueryResult, Error> {
+    let ResponseMessage { tracing_id, warnings, response, .. } = reply;
+    let mut result = QueryResult {
+        rows: None,
+        paging_state: None,
+        warnings: warnings.unwrap_or_default(),
+        tracing_id,
+        schema_change: None,
+        keyspace: None,
+    };
+    match response {
+        Response::Result(ResultBody::Rows(rows)) => {
+            result.paging_state = rows.metadata().paging_state.clone();
+            let page = match (rows.metadata().columns.is_some(), prepared) {
+                (true, p) => {
+                    // Fresh metadata; a v5 Metadata_changed also brings the new id.
+                    if let (Some(p), Some(id)) = (p, rows.metadata().new_metadata_id.clone()) {
+                        let mut m = p.metadata.lock().unwrap_or_else(|e| e.into_inner());
+                        m.result_metadata_id = Some(id);
+                        m.result_columns = rows.metadata().columns.clone().map(Into::into);
+                    }
+                    RowsPage::new(rows)?
+                }
+                (false, Some(p)) => {
+                    let columns =
+                        p.result_columns().ok_or_else(|| Error::Unexpected("rows without metadata".into()))?;
+                    RowsPage::with_columns(rows, columns)?
+                }
+                (false, None) => return Err(Error::Unexpected("rows without metadata".into())),
+            };
+            result.rows = Some(page);
+        }
+        Response::Result(ResultBody::SchemaChange(sc)) => result.schema_change = Some(sc),
+        Response::Result(ResultBody::SetKeyspace(ks)) => result.keyspace = Some(ks),
+        Response::Result(_) => {}
+        Response::Error(e) => return Err(e.into()),
+        other => return Err(Error::Unexpected(format!("{:?} in reply to a statement", other.opcode()))),
+    }
+    Ok(result)
+}
