@@ -134,3 +134,180 @@ async fn authentication_failure_is_a_clear_error() {
     let ok = Session::builder().contact_point(node.addr().to_string()).credentials("alice", "secret").build().await;
     assert!(ok.is_ok());
 }
+
+mod every_type {
+    use std::net::{IpAddr, Ipv6Addr};
+
+    use cqlstream::protocol::{Compression, Version};
+    use cqlstream::session::Session;
+    use cqlstream::testkit::TestNode;
+    use cqlstream::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint};
+    use uuid::Uuid;
+
+    const COLUMNS: &str = "a ascii, b bigint, bl blob, bo boolean, d date, de decimal, db double, du duration, f float, \
+        i inet, n int, s smallint, t text, ti time, ts timestamp, tu timeuuid, tt tinyint, u uuid, vi varint, \
+        l list<int>, m map<text, int>, st set<text>, tp tuple<int, text>, ud frozen<addr>, ve vector<float, 3>";
+    const NAMES: [&str; 25] = [
+        "a", "b", "bl", "bo", "d", "de", "db", "du", "f", "i", "n", "s", "t", "ti", "ts", "tu", "tt", "u", "vi", "l",
+        "m", "st", "tp", "ud", "ve",
+    ];
+
+    fn udt(street: Option<&str>, zip: Option<i32>) -> CqlValue {
+        CqlValue::Udt {
+            keyspace: "ks".into(),
+            name: "addr".into(),
+            fields: vec![
+                ("street".into(), street.map(|s| CqlValue::Text(s.into()))),
+                ("zip".into(), zip.map(CqlValue::Int)),
+            ],
+        }
+    }
+
+    /// Rows of extreme values: the largest, the smallest, odd ones; `None` is null.
+    fn rows() -> Vec<Vec<Option<CqlValue>>> {
+        let timeuuid = Uuid::parse_str("fe2b4360-28c6-11e2-81c1-0800200c9a66").unwrap();
+        let max = vec![
+            Some(CqlValue::Ascii("~".repeat(100))),
+            Some(CqlValue::Bigint(i64::MAX)),
+            Some(CqlValue::Blob(vec![0xff; 1000].into())),
+            Some(CqlValue::Boolean(true)),
+            Some(CqlValue::Date(CqlDate(u32::MAX))),
+            Some(CqlValue::Decimal(CqlDecimal::new(CqlVarint::from(i128::MAX), 38))),
+            Some(CqlValue::Double(f64::MAX)),
+            Some(CqlValue::Duration(CqlDuration::new(i32::MAX, i32::MAX, i64::MAX).unwrap())),
+            Some(CqlValue::Float(f32::INFINITY)),
+            Some(CqlValue::Inet(IpAddr::V6(Ipv6Addr::new(0xffff, 0, 0, 0, 0, 0, 0, 1)))),
+            Some(CqlValue::Int(i32::MAX)),
+            Some(CqlValue::Smallint(i16::MAX)),
+            Some(CqlValue::Text("żółw 🐢 \u{0}".into())),
+            Some(CqlValue::Time(CqlTime::MAX)),
+            Some(CqlValue::Timestamp(CqlTimestamp(i64::MAX))),
+            Some(CqlValue::Timeuuid(timeuuid)),
+            Some(CqlValue::Tinyint(i8::MAX)),
+            Some(CqlValue::Uuid(Uuid::from_u128(u128::MAX))),
+            Some(CqlValue::Varint("123456789012345678901234567890123456789012345678901234567890".parse().unwrap())),
+            Some(CqlValue::List(vec![CqlValue::Int(i32::MIN), CqlValue::Int(0), CqlValue::Int(i32::MIN)])),
+            Some(CqlValue::Map(vec![
+                (CqlValue::Text("a".into()), CqlValue::Int(1)),
+                (CqlValue::Text("b".into()), CqlValue::Int(-1)),
+            ])),
+            Some(CqlValue::Set(vec![CqlValue::Text("x".into()), CqlValue::Text("y".into())])),
+            Some(CqlValue::Tuple(vec![Some(CqlValue::Int(7)), None])),
+            Some(udt(Some("Main St"), Some(12345))),
+            Some(CqlValue::Vector(vec![CqlValue::Float(1.5), CqlValue::Float(-0.0), CqlValue::Float(f32::MIN)])),
+        ];
+        let min = vec![
+            Some(CqlValue::Ascii(String::new())),
+            Some(CqlValue::Bigint(i64::MIN)),
+            Some(CqlValue::Blob(Default::default())),
+            Some(CqlValue::Boolean(false)),
+            Some(CqlValue::Date(CqlDate(0))),
+            Some(CqlValue::Decimal(CqlDecimal::new(CqlVarint::from(-1i64), -5))),
+            Some(CqlValue::Double(f64::MIN)),
+            Some(CqlValue::Duration(CqlDuration::new(i32::MIN, i32::MIN, i64::MIN).unwrap())),
+            Some(CqlValue::Float(f32::NEG_INFINITY)),
+            Some(CqlValue::Inet("0.0.0.0".parse().unwrap())),
+            Some(CqlValue::Int(i32::MIN)),
+            Some(CqlValue::Smallint(i16::MIN)),
+            Some(CqlValue::Text(String::new())),
+            Some(CqlValue::Time(CqlTime::new(0).unwrap())),
+            Some(CqlValue::Timestamp(CqlTimestamp(i64::MIN))),
+            Some(CqlValue::Timeuuid(timeuuid)),
+            Some(CqlValue::Tinyint(i8::MIN)),
+            Some(CqlValue::Uuid(Uuid::nil())),
+            Some(CqlValue::Varint("-98765432109876543210987654321098765432109876543210".parse().unwrap())),
+            Some(CqlValue::List(vec![CqlValue::Int(1)])),
+            Some(CqlValue::Map(vec![(CqlValue::Text(String::new()), CqlValue::Int(0))])),
+            Some(CqlValue::Set(vec![CqlValue::Text(String::new())])),
+            Some(CqlValue::Tuple(vec![None, Some(CqlValue::Text(String::new()))])),
+            Some(udt(None, None)),
+            Some(CqlValue::Vector(vec![
+                CqlValue::Float(f32::MAX),
+                CqlValue::Float(0.0),
+                CqlValue::Float(f32::MIN_POSITIVE),
+            ])),
+        ];
+        let nulls = vec![None; NAMES.len()];
+        vec![max, min, nulls]
+    }
+
+    async fn check(version: Version, compression: Compression) {
+        let node = TestNode::builder().start().await.unwrap();
+        let s = Session::builder()
+            .contact_point(node.addr().to_string())
+            .protocol(version)
+            .compression(compression)
+            .build()
+            .await
+            .unwrap();
+        s.query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", ())
+            .await
+            .unwrap();
+        s.query("CREATE TYPE ks.addr (street text, zip int)", ()).await.unwrap();
+        s.query(format!("CREATE TABLE ks.types (k int PRIMARY KEY, {COLUMNS})"), ()).await.unwrap();
+        let markers = vec!["?"; NAMES.len() + 1].join(", ");
+        let cql = format!("INSERT INTO ks.types (k, {}) VALUES ({markers})", NAMES.join(", "));
+        let insert = s.prepare(cql.as_str()).await.unwrap();
+        let select =
+            s.prepare(format!("SELECT {} FROM ks.types WHERE k = ?", NAMES.join(", ")).as_str()).await.unwrap();
+        for (i, row) in rows().into_iter().enumerate() {
+            for prepared in [true, false] {
+                let k = (i * 2 + usize::from(prepared)) as i32;
+                let mut values: Vec<Option<CqlValue>> = vec![Some(CqlValue::Int(k))];
+                values.extend(row.iter().cloned());
+                let values: Vec<&dyn cqlstream::types::SerializeValue> =
+                    values.iter().map(|v| v as &dyn cqlstream::types::SerializeValue).collect();
+                if prepared {
+                    s.execute(&insert, values.as_slice())
+                        .await
+                        .unwrap_or_else(|e| panic!("{version} prepared row {i}: {e}"));
+                } else {
+                    s.query(cql.as_str(), values.as_slice())
+                        .await
+                        .unwrap_or_else(|e| panic!("{version} unprepared row {i}: {e}"));
+                }
+                let result = s.execute(&select, (k,)).await.unwrap();
+                let got = result.rows_typed::<cqlstream::types::Row>().unwrap().next().expect("the row").unwrap();
+                for (c, want) in NAMES.iter().zip(&row) {
+                    let value: Option<CqlValue> = got.get(*c);
+                    assert_eq!(&value, want, "{version} {compression:?} prepared={prepared} row {i} column {c}");
+                }
+            }
+        }
+        // Empty collections are stored as null, as Cassandra does.
+        s.query("INSERT INTO ks.types (k, l, m, st) VALUES (99, [], {}, {})", ()).await.unwrap();
+        let r = s.query("SELECT l, m, st FROM ks.types WHERE k = 99", ()).await.unwrap();
+        let row = r.rows_typed::<cqlstream::types::Row>().unwrap().next().unwrap().unwrap();
+        assert_eq!(row.get::<Option<CqlValue>>("l"), None);
+        assert_eq!(row.get::<Vec<i32>>("l"), Vec::<i32>::new());
+        // Counters.
+        s.query("CREATE TABLE ks.c (k int PRIMARY KEY, n counter)", ()).await.unwrap();
+        let add = s.prepare("UPDATE ks.c SET n = n + ? WHERE k = ?").await.unwrap();
+        for d in [i64::MAX, i64::MIN, 5] {
+            s.execute(&add, (d, 1)).await.unwrap();
+        }
+        let r = s.query("SELECT n FROM ks.c WHERE k = 1", ()).await.unwrap();
+        let (n,): (i64,) = r.rows_typed().unwrap().next().unwrap().unwrap();
+        assert_eq!(n, i64::MAX.wrapping_add(i64::MIN).wrapping_add(5));
+    }
+
+    #[tokio::test]
+    async fn every_type_round_trips_v5_lz4() {
+        check(Version::V5, Compression::Lz4).await;
+    }
+
+    #[tokio::test]
+    async fn every_type_round_trips_v5_plain() {
+        check(Version::V5, Compression::None).await;
+    }
+
+    #[tokio::test]
+    async fn every_type_round_trips_v4_lz4() {
+        check(Version::V4, Compression::Lz4).await;
+    }
+
+    #[tokio::test]
+    async fn every_type_round_trips_v4_plain() {
+        check(Version::V4, Compression::None).await;
+    }
+}
