@@ -240,17 +240,24 @@ impl Session {
 
     /// The least busy live connection (reconnecting a dead slot if needed).
     async fn connection(&self) -> Result<Connection, Error> {
-        let mut best: Option<(usize, usize)> = None;
+        let mut best: Option<(Connection, usize)> = None;
+        let mut dead = None;
         for (i, slot) in self.inner.slots.iter().enumerate() {
-            let load = match &*slot.current.lock().unwrap_or_else(|e| e.into_inner()) {
-                Some(c) if c.closed().is_none() => c.in_flight(),
-                _ => continue,
-            };
-            if best.is_none_or(|(_, l)| load < l) {
-                best = Some((i, load));
+            match &*slot.current.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some(c) if c.closed().is_none() => {
+                    let load = c.in_flight();
+                    if best.as_ref().is_none_or(|(_, l)| load < *l) {
+                        best = Some((c.clone(), load));
+                    }
+                }
+                _ => dead = dead.or(Some(i)),
             }
         }
-        self.connection_at(best.map_or(0, |(i, _)| i)).await
+        // The common case takes no async lock: a live connection is used as it is.
+        match (best, dead) {
+            (Some((c, _)), _) => Ok(c),
+            (None, d) => self.connection_at(d.unwrap_or(0)).await,
+        }
     }
 
     /// Microseconds, strictly increasing within this session (client-side timestamps).
