@@ -45,6 +45,41 @@ pub mod token;
 pub mod types;
 pub mod value;
 
+/// Derives for row types (feature `derive`, on by default): `#[derive(FromRow)]` reads a
+/// row into a struct, matching fields to columns by name (implements
+/// [`types::DeserializeRow`]); `#[derive(SerializeRow)]` binds a struct's fields to bind
+/// markers by name (implements [`types::SerializeRow`]). `#[cql(rename = "col")]` and
+/// `#[cql(skip)]` on fields, `#[cql(allow_extra_columns)]` on the struct.
+///
+/// ```
+/// use cqlstream::protocol::ColumnType;
+/// use cqlstream::protocol::response::{ColumnSpec, RowsMetadata, RowsWriter};
+/// use cqlstream::{FromRow, SerializeRow, types};
+///
+/// #[derive(Debug, PartialEq, FromRow, SerializeRow)]
+/// struct User<'a> {
+///     id: i32,
+///     name: &'a str,
+/// }
+///
+/// let columns = vec![
+///     ColumnSpec::new("ks", "users", "name", ColumnType::Varchar),
+///     ColumnSpec::new("ks", "users", "id", ColumnType::Int),
+/// ];
+/// // Bound by marker name, whatever the order.
+/// let values = types::serialize_values(&User { id: 7, name: "seven" }, &columns)?;
+/// assert_eq!(values.len(), 2);
+///
+/// let mut w = RowsWriter::new(2);
+/// w.push_row([Some(&b"seven"[..]), Some(&[0, 0, 0, 7][..])])?;
+/// let rows = w.finish(RowsMetadata::new(columns))?;
+/// let users: Vec<User<'_>> = types::rows_typed(&rows)?.collect::<Result<_, _>>()?;
+/// assert_eq!(users, [User { id: 7, name: "seven" }]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "derive")]
+pub use cqlstream_macros::{FromRow, SerializeRow};
+
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,9 @@
+use cqlstream::FromRow;
+
+#[derive(FromRow)]
+enum Status {
+    Active,
+    Gone,
+}
+
+fn main() {}

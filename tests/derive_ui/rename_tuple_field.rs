@@ -1,0 +1,6 @@
+use cqlstream::FromRow;
+
+#[derive(FromRow)]
+struct Pair(#[cql(rename = "id")] i32, String);
+
+fn main() {}
