@@ -217,6 +217,7 @@ impl Conn {
         };
         match (&self.phase, msg.request) {
             (_, Request::Options(_)) => {
+                self.cluster.nodes[self.node].stats.record_options();
                 let options = vec![
                     (Supported::CQL_VERSION.to_owned(), vec!["3.4.7".to_owned()]),
                     (Supported::COMPRESSION.to_owned(), vec!["lz4".to_owned()]),

@@ -11,6 +11,7 @@ struct Counts {
     requests: HashMap<String, u64>,
     pages: HashMap<String, Vec<u64>>,
     connections: u64,
+    options: u64,
 }
 
 /// Counters of one node.
@@ -39,6 +40,15 @@ impl Stats {
 
     pub(crate) fn record_connection(&self) {
         self.lock().connections += 1;
+    }
+
+    pub(crate) fn record_options(&self) {
+        self.lock().options += 1;
+    }
+
+    /// OPTIONS requests received (handshakes and driver heartbeats).
+    pub fn options(&self) -> u64 {
+        self.lock().options
     }
 
     /// QUERY/EXECUTE/BATCH requests received for this exact statement text (EXECUTE

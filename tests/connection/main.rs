@@ -156,3 +156,17 @@ async fn register_and_use_from_the_config() {
     assert!(matches!(event, Event::SchemaChange(_)), "{event:?}");
     let _ = Arc::new(conn);
 }
+
+#[tokio::test]
+async fn an_idle_connection_sends_heartbeats() {
+    let node = TestNode::builder().start().await.unwrap();
+    let config = ConnectionConfig::new().heartbeat_interval(Some(Duration::from_millis(100)));
+    let conn = Connection::open(node.addr(), &config).await.unwrap();
+    let after_handshake = node.stats().options();
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    let beats = node.stats().options() - after_handshake;
+    assert!(beats >= 3, "expected a heartbeat OPTIONS every 100 ms of idleness, saw {beats}");
+    assert!(conn.closed().is_none(), "answered heartbeats keep the connection open");
+    assert_eq!(rows(&conn, "SELECT * FROM system.local").await.rows_count(), 1);
+    assert_eq!(conn.in_flight(), 0, "heartbeat replies free their stream ids");
+}
