@@ -311,3 +311,14 @@ mod every_type {
         check(Version::V4, Compression::None).await;
     }
 }
+
+#[tokio::test]
+async fn tracing_ids_reach_the_caller() {
+    let (_node, session) = setup().await;
+    let traced = session.query(Statement::new("SELECT * FROM ks.t").with_tracing(true), ()).await.unwrap();
+    assert!(traced.tracing_id().is_some(), "a traced request carries the server's tracing id");
+    let plain = session.query("SELECT * FROM ks.t", ()).await.unwrap();
+    assert_eq!(plain.tracing_id(), None);
+    assert!(plain.warnings().is_empty());
+    assert_eq!(plain.rows().unwrap().columns().len(), 2, "column specs come with the page");
+}
