@@ -22,22 +22,13 @@ use super::deserialize::{
 };
 use super::error::DeserializeError;
 use crate::protocol::ColumnType;
+use crate::protocol::response::next_cell;
 use crate::protocol::response::{ColumnSpec, Rows};
 use crate::value::CqlValue;
 
 // ---------------------------------------------------------------------------------------
 // Walking cells
 // ---------------------------------------------------------------------------------------
-
-/// The first `[bytes]` cell of `data` (`None` inside for null) and what follows it.
-fn next_cell(data: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
-    let (len, rest) = data.split_first_chunk::<4>()?;
-    let Ok(len) = usize::try_from(i32::from_be_bytes(*len)) else {
-        return Some((None, rest));
-    };
-    let (cell, rest) = rest.split_at_checked(len)?;
-    Some((Some(cell), rest))
-}
 
 /// How many bytes the row of `columns` cells at the start of `data` spans.
 fn row_len(data: &[u8], columns: usize) -> Option<usize> {
@@ -48,35 +39,8 @@ fn row_len(data: &[u8], columns: usize) -> Option<usize> {
     Some(data.len() - rest.len())
 }
 
-/// Iterator over the cells of one row: `None` for null.
-#[derive(Debug, Clone)]
-pub struct Cells<'a> {
-    data: &'a [u8],
-    left: usize,
-}
-
-impl<'a> Iterator for Cells<'a> {
-    type Item = Option<&'a [u8]>;
-
-    fn next(&mut self) -> Option<Option<&'a [u8]>> {
-        if self.left == 0 {
-            return None;
-        }
-        let Some((cell, rest)) = next_cell(self.data) else {
-            self.left = 0;
-            return None;
-        };
-        self.data = rest;
-        self.left -= 1;
-        Some(cell)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.left))
-    }
-}
-
-impl FusedIterator for Cells<'_> {}
+/// Iterator over the cells of one row: `None` for null (the protocol layer's walker).
+pub type Cells<'a> = crate::protocol::response::CellIter<'a>;
 
 /// Position of the next row in a page's content.
 #[derive(Debug, Clone)]
@@ -222,7 +186,7 @@ impl<'frame, 'meta> RowRef<'frame, 'meta> {
 
     /// The cells in column order: `None` for null.
     pub fn cells(&self) -> Cells<'frame> {
-        Cells { data: self.data, left: self.columns.len() }
+        Cells::new(self.data, self.columns.len())
     }
 
     /// Each column with its cell, in order: the one pass a by-name reader needs.
@@ -351,7 +315,7 @@ impl Row {
 
     /// The cells in column order: `None` for null.
     pub fn cells(&self) -> Cells<'_> {
-        Cells { data: &self.data, left: self.columns.len() }
+        Cells::new(&self.data, self.columns.len())
     }
 
     /// The row's encoded cells.

@@ -33,6 +33,7 @@ pub use error::{ErrorBody, ErrorKind, Failures, WriteType};
 pub use event::{Event, EventType, ParseEventTypeError, StatusChangeType, TopologyChangeType};
 pub use prepared::{Prepared, PreparedMetadata};
 pub use result::ResultBody;
+pub(crate) use rows::next_cell;
 pub use rows::{CellIter, ColumnSpec, RawRow, RowIter, Rows, RowsMetadata, RowsWriter, TableSpec};
 pub use schema_change::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 pub use supported::{Supported, SupportedVersion};

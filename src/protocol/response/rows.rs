@@ -532,8 +532,16 @@ pub struct CellIter<'a> {
     left: usize,
 }
 
+impl<'a> CellIter<'a> {
+    /// The cells of one encoded row of `columns` cells. Crate-only: the row must come
+    /// from a validated page, which is what makes the exact size hint true.
+    pub(crate) fn new(row: &'a [u8], columns: usize) -> CellIter<'a> {
+        CellIter { data: row, left: columns }
+    }
+}
+
 /// The first cell of `data` and what follows it.
-fn next_cell(data: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+pub(crate) fn next_cell(data: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
     let (len, rest) = data.split_first_chunk::<4>()?;
     let Ok(len) = usize::try_from(i32::from_be_bytes(*len)) else {
         return Some((None, rest));
