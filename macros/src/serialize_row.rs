@@ -73,18 +73,7 @@ fn by_name(input: &Input<'_>) -> (TokenStream, TokenStream) {
         }
         ::core::result::Result::Ok(())
     };
-    let untyped = if used.is_empty() {
-        quote! {
-            let _ = out;
-            ::core::result::Result::Ok(())
-        }
-    } else {
-        quote! {
-            #(#untyped_pushes?;)*
-            ::core::result::Result::Ok(())
-        }
-    };
-    (typed, untyped)
+    (typed, untyped_body(untyped_pushes.collect()))
 }
 
 /// `serialize_row` and `serialize_row_untyped` of a tuple struct: field `i` (skipped
@@ -106,18 +95,7 @@ fn positional(input: &Input<'_>) -> (TokenStream, TokenStream) {
         #(#pushes?;)*
         ::core::result::Result::Ok(())
     };
-    let untyped = if given == 0 {
-        quote! {
-            let _ = out;
-            ::core::result::Result::Ok(())
-        }
-    } else {
-        quote! {
-            #(#untyped_pushes?;)*
-            ::core::result::Result::Ok(())
-        }
-    };
-    (typed, untyped)
+    (typed, untyped_body(untyped_pushes.collect()))
 }
 
 /// `out.push(column, &self.field)`, spanned on the field's type: a type that cannot be
@@ -140,5 +118,21 @@ fn push_untyped(krate: &syn::Path, field: &crate::attrs::Field<'_>, name: Option
             quote_spanned!(ty.span()=> #krate::types::RowWriter::push_named_untyped::<#ty>(out, #name, #value))
         }
         None => quote_spanned!(ty.span()=> #krate::types::RowWriter::push_untyped::<#ty>(out, #value)),
+    }
+}
+
+/// The body of `serialize_row_untyped`: every push in order (`out` is unused when there
+/// are none).
+fn untyped_body(pushes: Vec<TokenStream>) -> TokenStream {
+    if pushes.is_empty() {
+        quote! {
+            let _ = out;
+            ::core::result::Result::Ok(())
+        }
+    } else {
+        quote! {
+            #(#pushes?;)*
+            ::core::result::Result::Ok(())
+        }
     }
 }

@@ -305,6 +305,16 @@ fn collection_of(typ: &ColumnType) -> Option<&ColumnType> {
     }
 }
 
+/// The operand of `c = c + x` / `c = c - x`: unset means "no change" (`None`), null is
+/// an error.
+fn operand(value: &Term, typ: &ColumnType, binds: &Binds<'_>, column: &str) -> Result<Option<CqlValue>, ExecError> {
+    match eval(value, typ, binds, column)? {
+        Eval::Value(v) => Ok(Some(v)),
+        Eval::Unset => Ok(None),
+        Eval::Null => Err(ExecError::invalid(format!("Invalid null value for {column}"))),
+    }
+}
+
 fn assignment_change(t: &TableSchema, a: &Assignment, binds: &Binds<'_>) -> Result<Option<(usize, Change)>, ExecError> {
     let col_of = |name: &str| -> Result<usize, ExecError> {
         let col = t.column_or_err(name)?;
@@ -333,16 +343,8 @@ fn assignment_change(t: &TableSchema, a: &Assignment, binds: &Binds<'_>) -> Resu
             let col = col_of(column)?;
             let typ = t.columns[col].typ.clone();
             let prepend = matches!(a, Assignment::Prepend { .. });
-            let arg = match eval(
-                value,
-                &if typ == ColumnType::Counter { ColumnType::Bigint } else { typ.clone() },
-                binds,
-                column,
-            )? {
-                Eval::Value(v) => v,
-                Eval::Unset => return Ok(None),
-                Eval::Null => return Err(ExecError::invalid(format!("Invalid null value for {column}"))),
-            };
+            let arg_type = if typ == ColumnType::Counter { ColumnType::Bigint } else { typ.clone() };
+            let Some(arg) = operand(value, &arg_type, binds, column)? else { return Ok(None) };
             let name = column.clone();
             Some((
                 col,
@@ -404,11 +406,7 @@ fn assignment_change(t: &TableSchema, a: &Assignment, binds: &Binds<'_>) -> Resu
                 ColumnType::Map(k, _) => ColumnType::Set(k.clone()),
                 other => other.clone(),
             };
-            let arg = match eval(value, &arg_type, binds, column)? {
-                Eval::Value(v) => v,
-                Eval::Unset => return Ok(None),
-                Eval::Null => return Err(ExecError::invalid(format!("Invalid null value for {column}"))),
-            };
+            let Some(arg) = operand(value, &arg_type, binds, column)? else { return Ok(None) };
             let name = column.clone();
             Some((
                 col,
