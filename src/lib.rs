@@ -39,6 +39,7 @@
 pub mod connection;
 pub mod protocol;
 pub mod session;
+pub mod stream;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;

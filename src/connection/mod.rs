@@ -209,6 +209,11 @@ impl Connection {
         self.inner.shared.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Whether `other` is a handle to this very connection.
+    pub fn same(&self, other: &Connection) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Why the connection closed, if it has.
     pub fn closed(&self) -> Option<ConnectionError> {
         self.inner.shared.closed.lock().unwrap_or_else(|e| e.into_inner()).clone()

@@ -43,15 +43,34 @@ pub enum Error {
     /// The session was configured wrongly.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A stream's whole-stream deadline passed.
+    #[error("the stream's deadline of {0:?} passed")]
+    DeadlineExceeded(Duration),
+    /// A page fetch failed every attempt the retry policy allowed; the last error is kept.
+    #[error("failed after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        last: Box<Error>,
+    },
+    /// A resume point that cannot be used for this stream.
+    #[error("cannot resume: {0}")]
+    Resume(String),
 }
 
 impl Error {
-    /// The server's error, if this is one.
+    /// The server's error, if this is one (or the last attempt's error was one).
     pub fn server_error(&self) -> Option<&ErrorBody> {
         match self {
             Error::Server(e) => Some(e),
+            Error::RetriesExhausted { last, .. } => last.server_error(),
             _ => None,
         }
+    }
+
+    pub(crate) fn retries_exhausted(attempts: u32, last: Error) -> Error {
+        Error::RetriesExhausted { attempts, last: Box::new(last) }
     }
 
     /// The server's error kind, if this is a server error.

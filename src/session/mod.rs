@@ -160,6 +160,7 @@ impl SessionBuilder {
                             consistency: self.consistency,
                             page_size: self.page_size,
                             clock: AtomicI64::new(0),
+                            streams: Arc::default(),
                         };
                         let session = Session { inner: Arc::new(inner) };
                         for i in 1..self.pool_size {
@@ -199,6 +200,7 @@ struct Inner {
     consistency: Consistency,
     page_size: i32,
     clock: AtomicI64,
+    streams: Arc<crate::stream::Gauges>,
 }
 
 /// A connection pool to a node and the statement API. Cheap to clone, `Send + Sync`.
@@ -223,6 +225,31 @@ impl Session {
         self.inner.addr
     }
 
+    /// The default per-request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        self.inner.config.get_request_timeout()
+    }
+
+    /// The default page size.
+    pub fn page_size(&self) -> i32 {
+        self.inner.page_size
+    }
+
+    /// Requests sent on the pool's connections and not yet answered, orphaned ones
+    /// (whose caller timed out or dropped the request) included.
+    pub fn in_flight(&self) -> usize {
+        self.inner
+            .slots
+            .iter()
+            .filter_map(|s| s.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Connection::in_flight))
+            .sum()
+    }
+
+    /// Gauges shared by the session's streams.
+    pub(crate) fn stream_gauges(&self) -> &Arc<crate::stream::Gauges> {
+        &self.inner.streams
+    }
+
     /// The live connection of slot `i`, reconnecting if it died.
     async fn connection_at(&self, i: usize) -> Result<Connection, Error> {
         let slot = &self.inner.slots[i];
@@ -240,11 +267,23 @@ impl Session {
 
     /// The least busy live connection (reconnecting a dead slot if needed).
     async fn connection(&self) -> Result<Connection, Error> {
+        self.connection_avoiding(None).await
+    }
+
+    /// The least busy live connection other than `avoid` (a retry's last one), or
+    /// `avoid` itself when it is the only live one; a dead slot is reconnected when no
+    /// live connection is left.
+    pub(crate) async fn connection_avoiding(&self, avoid: Option<&Connection>) -> Result<Connection, Error> {
         let mut best: Option<(Connection, usize)> = None;
+        let mut fallback = None;
         let mut dead = None;
         for (i, slot) in self.inner.slots.iter().enumerate() {
             match &*slot.current.lock().unwrap_or_else(|e| e.into_inner()) {
                 Some(c) if c.closed().is_none() => {
+                    if avoid.is_some_and(|a| a.same(c)) {
+                        fallback = Some(c.clone());
+                        continue;
+                    }
                     let load = c.in_flight();
                     if best.as_ref().is_none_or(|(_, l)| load < *l) {
                         best = Some((c.clone(), load));
@@ -254,9 +293,12 @@ impl Session {
             }
         }
         // The common case takes no async lock: a live connection is used as it is.
-        match (best, dead) {
-            (Some((c, _)), _) => Ok(c),
-            (None, d) => self.connection_at(d.unwrap_or(0)).await,
+        match (best, dead, fallback) {
+            (Some((c, _)), _, _) => Ok(c),
+            // A retry prefers a fresh connection in a dead slot to the one that failed.
+            (None, Some(d), _) => self.connection_at(d).await,
+            (None, None, Some(c)) => Ok(c),
+            (None, None, None) => self.connection_at(0).await,
         }
     }
 
@@ -293,11 +335,20 @@ impl Session {
     ) -> Result<QueryResult, Error> {
         let statement = statement.into();
         let values = if values.is_empty() { Values::empty() } else { serialize_values_untyped(&values)? };
-        let params =
-            parameters(&statement.options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
         let conn = self.connection().await?;
-        let reply =
-            self.send(&conn, Request::Query(Query::new(statement.text.clone(), params)), &statement.options).await?;
+        self.query_on(&conn, &statement.text, values, &statement.options).await
+    }
+
+    /// QUERY on `conn` with these options (the statement's own, or a page's overrides).
+    pub(crate) async fn query_on(
+        &self,
+        conn: &Connection,
+        text: &str,
+        values: Values,
+        options: &StatementOptions,
+    ) -> Result<QueryResult, Error> {
+        let params = parameters(options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
+        let reply = self.send(conn, Request::Query(Query::new(text.to_owned(), params)), options).await?;
         into_result(reply, None)
     }
 
@@ -341,33 +392,45 @@ impl Session {
     pub async fn execute(&self, prepared: &PreparedStatement, values: impl SerializeRow) -> Result<QueryResult, Error> {
         let values = serialize_values(&values, &prepared.bind_columns)?;
         let conn = self.connection().await?;
-        let reply = self.execute_on(&conn, prepared, values.clone()).await?;
+        self.execute_on(&conn, prepared, values, &prepared.options).await
+    }
+
+    /// EXECUTE on `conn` with these options, re-preparing once on UNPREPARED.
+    pub(crate) async fn execute_on(
+        &self,
+        conn: &Connection,
+        prepared: &PreparedStatement,
+        values: Values,
+        options: &StatementOptions,
+    ) -> Result<QueryResult, Error> {
+        let reply = self.send_execute(conn, prepared, values.clone(), options).await?;
         if let Response::Error(e) = &reply.response
             && matches!(e.kind, ErrorKind::Unprepared { .. })
         {
             let statement = Statement { text: prepared.text.to_string(), options: prepared.options.clone() };
-            let fresh = self.prepare_on(&conn, &statement).await?;
+            let fresh = self.prepare_on(conn, &statement).await?;
             let mut p = prepared.clone();
             p.id = fresh.id;
             *p.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
                 fresh.metadata.lock().unwrap_or_else(|e| e.into_inner()).clone_state();
-            let reply = self.execute_on(&conn, &p, values).await?;
+            let reply = self.send_execute(conn, &p, values, options).await?;
             return into_result(reply, Some(&p));
         }
         into_result(reply, Some(prepared))
     }
 
-    async fn execute_on(
+    async fn send_execute(
         &self,
         conn: &Connection,
         p: &PreparedStatement,
         values: Values,
+        options: &StatementOptions,
     ) -> Result<ResponseMessage, Error> {
         let (result_metadata_id, has_columns) = {
             let m = p.metadata.lock().unwrap_or_else(|e| e.into_inner());
             (m.result_metadata_id.clone(), m.result_columns.is_some())
         };
-        let mut params = parameters(&p.options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
+        let mut params = parameters(options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
         // With v5's metadata id the server tells us when our copy is stale, so the
         // columns need not travel with every page.
         params.skip_metadata = conn.version() >= Version::V5 && has_columns;
@@ -380,7 +443,7 @@ impl Session {
             },
             params,
         };
-        self.send(conn, Request::Execute(exec), &p.options).await
+        self.send(conn, Request::Execute(exec), options).await
     }
 
     /// Runs a batch.

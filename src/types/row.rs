@@ -425,6 +425,42 @@ impl RowsPage {
         Ok(IntoTypedRows { cursor: RowCursor::new(self.rows_count, self.columns.len()), page: self, _t: PhantomData })
     }
 
+    /// The rows `range` of the page (clamped to its length) as a page of their own,
+    /// sharing this page's buffer: no copy. Used to drop rows already consumed before a
+    /// resume, or rows past a limit.
+    ///
+    /// ```
+    /// # use cqlstream::protocol::ColumnType;
+    /// # use cqlstream::protocol::response::{ColumnSpec, RowsMetadata, RowsWriter};
+    /// # use cqlstream::types::RowsPage;
+    /// let mut w = RowsWriter::new(1);
+    /// for i in 0..5i32 {
+    ///     w.push_row([Some(&i.to_be_bytes()[..])])?;
+    /// }
+    /// let page = RowsPage::new(w.finish(RowsMetadata::new(vec![ColumnSpec::new("ks", "t", "i", ColumnType::Int)]))?)?;
+    /// let middle: Vec<(i32,)> = page.slice_rows(1..3).rows()?.collect::<Result<_, _>>()?;
+    /// assert_eq!(middle, [(1,), (2,)]);
+    /// assert!(page.slice_rows(7..9).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn slice_rows(&self, range: std::ops::Range<usize>) -> RowsPage {
+        let end = range.end.min(self.rows_count);
+        let start = range.start.min(end);
+        let mut cursor = RowCursor::new(self.rows_count, self.columns.len());
+        for _ in 0..start {
+            cursor.next(&self.content);
+        }
+        let from = cursor.pos;
+        // A page that cannot be walked (never the case for a validated one) ends early:
+        // count only the rows really walked.
+        let taken = (start..end).take_while(|_| cursor.next(&self.content).is_some()).count();
+        RowsPage {
+            columns: Arc::clone(&self.columns),
+            rows_count: taken,
+            content: self.content.slice(from..cursor.pos),
+        }
+    }
+
     /// The rows as [`Row`]s, each a slice of the page.
     pub fn into_rows(self) -> IntoRows {
         IntoRows { cursor: RowCursor::new(self.rows_count, self.columns.len()), page: self }

@@ -1,0 +1,223 @@
+//! How a stream pages: page size, read-ahead, memory budget, limits, timeouts, resume
+//! token, progress callback and retry policy.
+//!
+//! Owns the settings and their defaults; the streams read them once, when they start.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::page::PageInfo;
+use super::resume::ResumePoint;
+use super::retry::RetryPolicy;
+
+/// A callback run for every page the stream hands to its consumer.
+pub(crate) type OnPage = Arc<dyn Fn(&PageInfo) + Send + Sync>;
+
+/// Settings of one stream. Every setter is also available on
+/// [`RowStream`](super::RowStream) and [`PageStream`](super::PageStream) directly.
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | `page_size` | the statement's, else the session's (5000) | rows per page request |
+/// | `prefetch` | 1 | pages fetched ahead of the consumer; 0 fetches on demand |
+/// | `max_buffered_bytes` | none | stop fetching ahead while buffered pages hold more |
+/// | `max_pages`, `max_rows` | none | end the stream after this many |
+/// | `first_page_timeout` | the session's request timeout | for the first page (a scan may start slowly) |
+/// | `page_timeout` | the session's request timeout | for each later page |
+/// | `deadline` | none | for the whole stream, from its first poll |
+/// | `resume_from` | none | continue where a [`ResumePoint`] was taken |
+/// | `on_page` | none | called with every page's [`PageInfo`] |
+/// | `retry` | [`RetryPolicy::new`] | which failed page fetches are retried |
+///
+/// ```
+/// use std::time::Duration;
+/// use cqlstream::stream::{RetryPolicy, StreamConfig};
+///
+/// let config = StreamConfig::new()
+///     .page_size(1000)
+///     .prefetch(2)
+///     .max_buffered_bytes(64 << 20)
+///     .page_timeout(Duration::from_secs(5))
+///     .retry(RetryPolicy::new().max_retries(5))
+///     .on_page(|info| println!("page {} from {}: {} rows", info.number, info.node, info.rows));
+/// assert_eq!(config.get_prefetch(), 2);
+/// ```
+#[derive(Clone, Default)]
+pub struct StreamConfig {
+    pub(crate) page_size: Option<i32>,
+    pub(crate) prefetch: Option<usize>,
+    pub(crate) max_buffered_bytes: Option<usize>,
+    pub(crate) max_pages: Option<u64>,
+    pub(crate) max_rows: Option<u64>,
+    pub(crate) first_page_timeout: Option<Duration>,
+    pub(crate) page_timeout: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) resume_from: Option<ResumePoint>,
+    pub(crate) on_page: Option<OnPage>,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// Pages fetched ahead when nothing else is said.
+pub const DEFAULT_PREFETCH: usize = 1;
+
+impl StreamConfig {
+    /// The defaults.
+    pub fn new() -> StreamConfig {
+        StreamConfig::default()
+    }
+
+    /// Rows per page request. Values below 1 are taken as 1: a stream always pages.
+    pub fn page_size(mut self, rows: i32) -> Self {
+        self.page_size = Some(rows.max(1));
+        self
+    }
+
+    /// Pages fetched ahead of the consumer (default 1). While the consumer reads page
+    /// `n`, pages up to `n + prefetch` may be requested, and no further. 0 fetches each
+    /// page only when the consumer asks for it, with no background task.
+    pub fn prefetch(mut self, pages: usize) -> Self {
+        self.prefetch = Some(pages);
+        self
+    }
+
+    /// Stop fetching ahead while the pages waiting for the consumer hold more than this
+    /// many bytes of rows (at most one page over it is buffered).
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffered_bytes = Some(bytes);
+        self
+    }
+
+    /// End the stream after this many pages.
+    pub fn max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = Some(pages);
+        self
+    }
+
+    /// End the stream after this many rows.
+    pub fn max_rows(mut self, rows: u64) -> Self {
+        self.max_rows = Some(rows);
+        self
+    }
+
+    /// Timeout of the first page's request (default: the session's request timeout).
+    pub fn first_page_timeout(mut self, t: Duration) -> Self {
+        self.first_page_timeout = Some(t);
+        self
+    }
+
+    /// Timeout of every later page's request (default: the session's request timeout).
+    /// A page that times out is retried as the retry policy says.
+    pub fn page_timeout(mut self, t: Duration) -> Self {
+        self.page_timeout = Some(t);
+        self
+    }
+
+    /// A limit on the whole stream, counted from its first poll. Without one (the
+    /// default) a stream may run for hours; with one it fails with
+    /// [`Error::DeadlineExceeded`](crate::session::Error::DeadlineExceeded) once the
+    /// deadline has passed, checked whenever it needs a page.
+    pub fn deadline(mut self, within: Duration) -> Self {
+        self.deadline = Some(within);
+        self
+    }
+
+    /// Continue a stream of the same statement from where `point` was taken: the first
+    /// row yielded is the first one not consumed then.
+    pub fn resume_from(mut self, point: ResumePoint) -> Self {
+        self.resume_from = Some(point);
+        self
+    }
+
+    /// Call `f` with every page's [`PageInfo`] as the page reaches the consumer (in the
+    /// consumer's task, before its rows are yielded).
+    pub fn on_page(mut self, f: impl Fn(&PageInfo) + Send + Sync + 'static) -> Self {
+        self.on_page = Some(Arc::new(f));
+        self
+    }
+
+    /// The retry policy of page fetches.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The read-ahead in pages.
+    pub fn get_prefetch(&self) -> usize {
+        self.prefetch.unwrap_or(DEFAULT_PREFETCH)
+    }
+}
+
+impl fmt::Debug for StreamConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamConfig")
+            .field("page_size", &self.page_size)
+            .field("prefetch", &self.get_prefetch())
+            .field("max_buffered_bytes", &self.max_buffered_bytes)
+            .field("max_pages", &self.max_pages)
+            .field("max_rows", &self.max_rows)
+            .field("first_page_timeout", &self.first_page_timeout)
+            .field("page_timeout", &self.page_timeout)
+            .field("deadline", &self.deadline)
+            .field("resume_from", &self.resume_from)
+            .field("on_page", &self.on_page.as_ref().map(|_| "Fn(&PageInfo)"))
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// The setters of [`StreamConfig`] on a stream type with a `map_config` method.
+macro_rules! config_setters {
+    () => {
+        /// Replaces the whole configuration. Like every setter here, it takes effect
+        /// when the stream starts (its first poll); call it before.
+        pub fn config(self, config: $crate::stream::StreamConfig) -> Self {
+            self.map_config(|_| config)
+        }
+        /// Rows per page request: [`StreamConfig::page_size`](crate::stream::StreamConfig::page_size).
+        pub fn page_size(self, rows: i32) -> Self {
+            self.map_config(|c| c.page_size(rows))
+        }
+        /// Pages fetched ahead: [`StreamConfig::prefetch`](crate::stream::StreamConfig::prefetch).
+        pub fn prefetch(self, pages: usize) -> Self {
+            self.map_config(|c| c.prefetch(pages))
+        }
+        /// Memory budget of the read-ahead: [`StreamConfig::max_buffered_bytes`](crate::stream::StreamConfig::max_buffered_bytes).
+        pub fn max_buffered_bytes(self, bytes: usize) -> Self {
+            self.map_config(|c| c.max_buffered_bytes(bytes))
+        }
+        /// End after this many pages: [`StreamConfig::max_pages`](crate::stream::StreamConfig::max_pages).
+        pub fn max_pages(self, pages: u64) -> Self {
+            self.map_config(|c| c.max_pages(pages))
+        }
+        /// End after this many rows: [`StreamConfig::max_rows`](crate::stream::StreamConfig::max_rows).
+        pub fn max_rows(self, rows: u64) -> Self {
+            self.map_config(|c| c.max_rows(rows))
+        }
+        /// Timeout of the first page: [`StreamConfig::first_page_timeout`](crate::stream::StreamConfig::first_page_timeout).
+        pub fn first_page_timeout(self, t: std::time::Duration) -> Self {
+            self.map_config(|c| c.first_page_timeout(t))
+        }
+        /// Timeout of each later page: [`StreamConfig::page_timeout`](crate::stream::StreamConfig::page_timeout).
+        pub fn page_timeout(self, t: std::time::Duration) -> Self {
+            self.map_config(|c| c.page_timeout(t))
+        }
+        /// Whole-stream deadline: [`StreamConfig::deadline`](crate::stream::StreamConfig::deadline).
+        pub fn deadline(self, within: std::time::Duration) -> Self {
+            self.map_config(|c| c.deadline(within))
+        }
+        /// Continue from a token: [`StreamConfig::resume_from`](crate::stream::StreamConfig::resume_from).
+        pub fn resume_from(self, point: $crate::stream::ResumePoint) -> Self {
+            self.map_config(|c| c.resume_from(point))
+        }
+        /// Per-page callback: [`StreamConfig::on_page`](crate::stream::StreamConfig::on_page).
+        pub fn on_page(self, f: impl Fn(&$crate::stream::PageInfo) + Send + Sync + 'static) -> Self {
+            self.map_config(|c| c.on_page(f))
+        }
+        /// Retry policy: [`StreamConfig::retry`](crate::stream::StreamConfig::retry).
+        pub fn retry(self, policy: $crate::stream::RetryPolicy) -> Self {
+            self.map_config(|c| c.retry(policy))
+        }
+    };
+}
+pub(crate) use config_setters;

@@ -1,0 +1,254 @@
+//! The read-ahead: a task that fetches the pages after the first into a bounded page
+//! channel, so the socket stays busy while the consumer works, and memory stays flat.
+//!
+//! The channel has `prefetch` slots and a slot is reserved *before* its page is
+//! requested, so pages buffered plus pages being fetched never exceed `prefetch`: while
+//! the consumer holds page `n`, no request for a page past `n + prefetch` is sent. The
+//! task also waits while the buffered pages hold more than `max_buffered_bytes`. It
+//! stops when the consumer is gone (the stream aborts it on drop, which drops its
+//! in-flight request: the connection keeps that stream id until the late reply).
+//!
+//! Owns the task, the channel's items and the byte and page accounting ([`Gauges`],
+//! [`Budget`]). Fetching one page is [`super::fetch`]'s job; what the consumer sees is
+//! [`super::pages`]'.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use tokio::sync::{Notify, mpsc};
+
+use super::fetch::{Fetched, Fetcher};
+use crate::session::Error;
+
+/// Gauges of one session's streams, for tests and monitoring: read-ahead tasks alive,
+/// pages waiting in page channels and their bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Gauges {
+    producers: AtomicUsize,
+    buffered_pages: AtomicUsize,
+    buffered_bytes: AtomicUsize,
+}
+
+/// A snapshot of a session's stream gauges: see
+/// [`Session::stream_stats`](crate::session::Session::stream_stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct StreamStats {
+    /// Read-ahead tasks running.
+    pub producers: usize,
+    /// Pages fetched ahead and not yet taken by their consumer.
+    pub buffered_pages: usize,
+    /// Bytes of row data in those pages.
+    pub buffered_bytes: usize,
+}
+
+impl Gauges {
+    pub(crate) fn snapshot(&self) -> StreamStats {
+        StreamStats {
+            producers: self.producers.load(Ordering::Relaxed),
+            buffered_pages: self.buffered_pages.load(Ordering::Relaxed),
+            buffered_bytes: self.buffered_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counts a running producer while alive (the task's future owns it, so an aborted
+/// task drops it too).
+pub(crate) struct Alive(Arc<Gauges>);
+
+impl Alive {
+    pub(crate) fn new(g: Arc<Gauges>) -> Alive {
+        g.producers.fetch_add(1, Ordering::Relaxed);
+        Alive(g)
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.producers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One stream's buffered bytes, and the signal that some were taken.
+#[derive(Debug)]
+pub(crate) struct Window {
+    bytes: AtomicUsize,
+    freed: Notify,
+    max_bytes: Option<usize>,
+    gauges: Arc<Gauges>,
+}
+
+impl Window {
+    pub(crate) fn new(max_bytes: Option<usize>, gauges: Arc<Gauges>) -> Arc<Window> {
+        Arc::new(Window { bytes: AtomicUsize::new(0), freed: Notify::new(), max_bytes, gauges })
+    }
+
+    fn over_budget(&self) -> bool {
+        self.max_bytes.is_some_and(|max| self.bytes.load(Ordering::Acquire) > max)
+    }
+}
+
+/// A page in the channel. Dropping it (taken by the consumer, or thrown away with the
+/// channel) takes it off the books and lets the producer go on.
+#[derive(Debug)]
+pub(crate) struct Buffered {
+    fetched: Fetched,
+    state_before: Bytes,
+    _books: OnTheBooks,
+}
+
+/// The accounting of one buffered page, undone on drop.
+#[derive(Debug)]
+struct OnTheBooks {
+    bytes: usize,
+    window: Arc<Window>,
+}
+
+impl Buffered {
+    fn new(fetched: Fetched, state_before: Bytes, window: Arc<Window>) -> Buffered {
+        let bytes = fetched.bytes();
+        window.bytes.fetch_add(bytes, Ordering::AcqRel);
+        window.gauges.buffered_pages.fetch_add(1, Ordering::Relaxed);
+        window.gauges.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
+        Buffered { fetched, state_before, _books: OnTheBooks { bytes, window } }
+    }
+
+    /// The page and the paging state it was fetched with; it leaves the books.
+    pub(crate) fn take(self) -> (Fetched, Bytes) {
+        (self.fetched, self.state_before)
+    }
+}
+
+impl Drop for OnTheBooks {
+    fn drop(&mut self) {
+        self.window.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.window.gauges.buffered_pages.fetch_sub(1, Ordering::Relaxed);
+        self.window.gauges.buffered_bytes.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.window.freed.notify_one();
+    }
+}
+
+/// What the consumer may still be handed: rows to drop first (consumed before a
+/// resume), and the `max_pages` / `max_rows` limits. The producer runs the same
+/// accounting over the same pages, so it stops fetching exactly where the consumer
+/// will stop reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Budget {
+    pub(crate) skip: u64,
+    pub(crate) pages_left: Option<u64>,
+    pub(crate) rows_left: Option<u64>,
+}
+
+/// How a page of `n` rows is handed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Taken {
+    /// Rows dropped from the front.
+    pub(crate) skipped: usize,
+    /// Rows handed on after those.
+    pub(crate) kept: usize,
+    /// Whether the page is handed on at all (a page wholly dropped by `skip` is not).
+    pub(crate) handed_on: bool,
+}
+
+impl Budget {
+    pub(crate) fn exhausted(&self) -> bool {
+        self.pages_left == Some(0) || self.rows_left == Some(0)
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Taken {
+        let skipped = usize::try_from(self.skip).unwrap_or(usize::MAX).min(n);
+        self.skip -= skipped as u64;
+        let available = n - skipped;
+        let kept = match self.rows_left {
+            Some(left) => usize::try_from(left).unwrap_or(usize::MAX).min(available),
+            None => available,
+        };
+        if let Some(left) = self.rows_left.as_mut() {
+            *left -= kept as u64;
+        }
+        let handed_on = skipped == 0 || kept > 0;
+        if handed_on && let Some(p) = self.pages_left.as_mut() {
+            *p = p.saturating_sub(1);
+        }
+        Taken { skipped, kept, handed_on }
+    }
+}
+
+pub(crate) type Item = Result<Buffered, Error>;
+
+/// The read-ahead task of one stream, from the page after the first.
+pub(crate) struct Producer {
+    pub(crate) fetcher: Arc<Fetcher>,
+    pub(crate) window: Arc<Window>,
+    pub(crate) tx: mpsc::Sender<Item>,
+    pub(crate) next: Bytes,
+    pub(crate) budget: Budget,
+    /// Made before the task is spawned, so the gauge counts it from then on.
+    pub(crate) alive: Alive,
+}
+
+impl Producer {
+    pub(crate) async fn run(self) {
+        let Producer { fetcher, window, tx, mut next, mut budget, alive: _alive } = self;
+        loop {
+            if budget.exhausted() {
+                return;
+            }
+            // A slot first: the request for a page is only sent when there is room for it.
+            let Ok(slot) = tx.reserve().await else { return };
+            while window.over_budget() {
+                tokio::select! {
+                    _ = window.freed.notified() => {}
+                    _ = tx.closed() => return,
+                }
+            }
+            let fetched = tokio::select! {
+                f = fetcher.fetch(Some(next.clone()), false) => f,
+                _ = tx.closed() => return,
+            };
+            match fetched {
+                Ok(f) => {
+                    let more = f.paging_state.clone();
+                    budget.take(f.rows.as_ref().map_or(0, |r| r.len()));
+                    slot.send(Ok(Buffered::new(f, next, window.clone())));
+                    match more {
+                        Some(state) => next = state,
+                        None => return,
+                    }
+                }
+                Err(e) => {
+                    slot.send(Err(e));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_skips_then_limits() {
+        let mut b = Budget { skip: 150, pages_left: None, rows_left: Some(120) };
+        assert_eq!(b.take(100), Taken { skipped: 100, kept: 0, handed_on: false });
+        assert_eq!(b.take(100), Taken { skipped: 50, kept: 50, handed_on: true });
+        assert_eq!(b.take(0), Taken { skipped: 0, kept: 0, handed_on: true });
+        assert!(!b.exhausted());
+        assert_eq!(b.take(100), Taken { skipped: 0, kept: 70, handed_on: true });
+        assert!(b.exhausted());
+    }
+
+    #[test]
+    fn budget_counts_pages_handed_on() {
+        let mut b = Budget { skip: 10, pages_left: Some(2), rows_left: None };
+        assert!(!b.take(10).handed_on);
+        assert_eq!(b.pages_left, Some(2));
+        b.take(0);
+        assert!(!b.exhausted());
+        b.take(5);
+        assert!(b.exhausted());
+    }
+}

@@ -1,0 +1,179 @@
+//! [`RowStream`]: the rows of a query, decoded as `T`, with a resume point exact to
+//! the row.
+//!
+//! Owns the walk through each page's rows and the row-level resume position; pages
+//! come from [`PageStream`].
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_core::Stream;
+
+use super::config::{StreamConfig, config_setters};
+use super::page::{Page, Progress};
+use super::pages::PageStream;
+use super::resume::ResumePoint;
+use crate::session::Error;
+use crate::types::{DeserializeOwnedRow, IntoTypedRows, Row};
+
+/// The page being read: its rows as `T`, and what the resume point needs of it.
+struct Current<T> {
+    rows: IntoTypedRows<T>,
+    page: Page,
+    consumed: usize,
+}
+
+/// The rows of a query as a `futures_core::Stream` of `Result<T, Error>`, where `T` is
+/// [`Row`] by default, or any [`DeserializeOwnedRow`]: a tuple such as
+/// `(i32, String)`, or a `#[derive(FromRow)]` struct.
+///
+/// Made by [`Session::stream`](crate::session::Session::stream). Nothing is sent before
+/// the first poll; configure it before (every [`StreamConfig`] setter is here too).
+/// Pages are fetched ahead as [`StreamConfig::prefetch`] says, so memory holds at most
+/// `prefetch + 1` pages whatever the table size. Dropping the stream is the cleanup.
+///
+/// ```no_run
+/// # async fn demo(session: cqlstream::session::Session) -> Result<(), cqlstream::session::Error> {
+/// use futures_util::StreamExt;
+///
+/// let mut rows = session
+///     .stream("SELECT id, name FROM shop.items", ())
+///     .page_size(1000)
+///     .prefetch(2)
+///     .typed::<(i32, String)>();
+/// while let Some(row) = rows.next().await {
+///     let (id, name) = row?;
+///     println!("{id}: {name}");
+/// }
+/// println!("{:?}", rows.progress());
+/// # Ok(()) }
+/// ```
+pub struct RowStream<T = Row> {
+    pages: PageStream,
+    current: Option<Current<T>>,
+    rows_yielded: u64,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for RowStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowStream")
+            .field("type", &std::any::type_name::<T>())
+            .field("pages", &self.pages)
+            .field("rows_yielded", &self.rows_yielded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwnedRow> RowStream<T> {
+    pub(crate) fn new(pages: PageStream) -> RowStream<T> {
+        RowStream { pages, current: None, rows_yielded: 0, _t: PhantomData }
+    }
+
+    fn map_config(mut self, f: impl FnOnce(StreamConfig) -> StreamConfig) -> Self {
+        self.pages = self.pages.map_config(f);
+        self
+    }
+
+    config_setters!();
+
+    /// The same stream, its rows read as `U`. Use it before the first poll: the rest of
+    /// a page being read is dropped.
+    pub fn typed<U: DeserializeOwnedRow>(self) -> RowStream<U> {
+        RowStream { pages: self.pages, current: None, rows_yielded: self.rows_yielded, _t: PhantomData }
+    }
+
+    /// The same stream as whole pages, whose rows can be read borrowed
+    /// (`page.rows::<(i32, &str)>()`). Use it before the first poll: the rest of a page
+    /// being read is dropped.
+    pub fn pages(self) -> PageStream {
+        self.pages
+    }
+
+    /// The configuration in force.
+    pub fn get_config(&self) -> &StreamConfig {
+        self.pages.get_config()
+    }
+
+    /// Pages taken, rows yielded, bytes of the pages taken, retries.
+    pub fn progress(&self) -> Progress {
+        let mut p = self.pages.progress();
+        p.rows = self.rows_yielded;
+        p
+    }
+
+    /// Where this stream stands: resuming from it (with
+    /// [`resume_from`](RowStream::resume_from), in this process or another) yields
+    /// exactly the rows this stream has not yielded yet.
+    ///
+    /// ```no_run
+    /// # async fn demo(session: cqlstream::session::Session) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::StreamExt;
+    /// use cqlstream::stream::ResumePoint;
+    ///
+    /// let mut rows = session.stream("SELECT * FROM ks.events", ());
+    /// for _ in 0..10 {
+    ///     rows.next().await.transpose()?;
+    /// }
+    /// let token: String = rows.resume_point().to_string(); // save it anywhere
+    /// drop(rows);
+    ///
+    /// let point: ResumePoint = token.parse()?;
+    /// let mut rest = session.stream("SELECT * FROM ks.events", ()).resume_from(point);
+    /// while let Some(row) = rest.next().await {
+    ///     let _row = row?; // the 11th row first
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_point(&self) -> ResumePoint {
+        match &self.current {
+            Some(c) => c.page.position_after(c.consumed, self.pages.resume_point().statement),
+            None => self.pages.resume_point(),
+        }
+    }
+
+    /// Whether the stream has ended: every row yielded, a limit reached, or an error.
+    pub fn is_finished(&self) -> bool {
+        self.pages.is_finished() && self.current.as_ref().is_none_or(|c| c.consumed >= c.page.len())
+    }
+}
+
+impl<T: DeserializeOwnedRow> Stream for RowStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(c) = &mut this.current
+                && let Some(row) = c.rows.next()
+            {
+                c.consumed += 1;
+                this.rows_yielded += 1;
+                return Poll::Ready(Some(row.map_err(Error::from)));
+            }
+            match ready!(Pin::new(&mut this.pages).poll_next(cx)) {
+                Some(Ok(page)) => {
+                    // The page is kept beside its rows (a clone is a few refcounts) for
+                    // the resume point.
+                    match page.rows_page().clone().into_typed::<T>() {
+                        Ok(rows) => this.current = Some(Current { rows, page, consumed: 0 }),
+                        Err(e) => {
+                            // The next page would fail the same check: end here.
+                            this.current = None;
+                            this.pages.finish();
+                            return Poll::Ready(Some(Err(e.into())));
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    // Keep the last page so the resume point stays where reading stopped.
+                    return Poll::Ready(Some(Err(e)));
+                }
+                None => {
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+}

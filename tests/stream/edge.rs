@@ -1,0 +1,66 @@
+//! Paging edge cases: the empty last page at an exact boundary, LIMIT, zero rows, a
+//! single page, type mismatches.
+
+use cqlstream::session::Error;
+use futures_util::StreamExt;
+
+use super::{SCAN, assert_exactly_once, setup};
+
+#[tokio::test]
+async fn the_empty_final_page_at_an_exact_boundary() {
+    let (_c, node, session) = setup(1_000).await;
+    let pages: Vec<_> = session.stream(SCAN, ()).page_size(100).pages().map(Result::unwrap).collect().await;
+    // Ten full pages, then the empty page that says there is nothing more.
+    assert_eq!(pages.len(), 11);
+    assert!(pages[..10].iter().all(|p| p.len() == 100 && p.paging_state().is_some()));
+    assert!(pages[10].is_empty() && pages[10].paging_state().is_none());
+    assert_eq!(node.stats().pages(SCAN), vec![1; 11]);
+    let rows: Vec<(i32, i32, String)> =
+        session.stream(SCAN, ()).page_size(100).typed().map(Result::unwrap).collect().await;
+    assert_exactly_once(&rows, 1_000);
+}
+
+#[tokio::test]
+async fn limit_zero_rows_and_a_single_page() {
+    let (_c, _node, session) = setup(1_000).await;
+    let q = "SELECT pk, ck, v FROM ks.t LIMIT 250";
+    let rows: Vec<(i32, i32, String)> =
+        session.stream(q, ()).page_size(100).typed().map(Result::unwrap).collect().await;
+    assert_eq!(rows.len(), 250);
+    // LIMIT at a page boundary.
+    let rows = session.stream("SELECT pk FROM ks.t LIMIT 200", ()).page_size(100).count().await;
+    assert_eq!(rows, 200);
+
+    // Zero rows: one empty page, no rows, no error.
+    let q = "SELECT pk, ck, v FROM ks.t WHERE pk = 12345";
+    let pages: Vec<_> = session.stream(q, ()).pages().map(Result::unwrap).collect().await;
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0].is_empty() && pages[0].paging_state().is_none());
+    assert_eq!(pages[0].columns().len(), 3);
+    assert_eq!(session.stream(q, ()).count().await, 0);
+
+    // A single page.
+    let q = "SELECT pk, ck, v FROM ks.t WHERE pk = 7";
+    let mut rows = session.stream(q, ()).typed::<(i32, i32, String)>();
+    let mut n = 0;
+    while let Some(r) = rows.next().await {
+        assert_eq!(r.unwrap().0, 7);
+        n += 1;
+    }
+    assert_eq!(n, 10);
+    assert_eq!(rows.progress().pages, 1);
+    assert!(rows.resume_point().is_finished());
+}
+
+#[tokio::test]
+async fn a_type_mismatch_is_an_error_naming_the_column_then_the_end() {
+    let (_c, _node, session) = setup(300).await;
+    let mut rows = session.stream(SCAN, ()).page_size(100).typed::<(i32, i32, i64)>();
+    let err = rows.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Deserialize(_)), "{err}");
+    assert!(err.to_string().contains('v'), "{err}");
+    assert!(rows.next().await.is_none());
+    // A statement that returns no rows streams nothing.
+    let n = session.stream("INSERT INTO ks.t (pk, ck, v) VALUES (1000, 0, 'x')", ()).count().await;
+    assert_eq!(n, 0);
+}

@@ -1,0 +1,240 @@
+//! Streams against the test server: order and exactly-once delivery, prefetch and
+//! backpressure, limits, resume, cancellation, page retries under injected faults,
+//! the paging edge cases, deadlines and timeouts.
+
+mod edge;
+mod faults;
+mod resume_cancel;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use cqlstream::protocol::Compression;
+use cqlstream::session::Session;
+use cqlstream::testkit::{TestCluster, TestNode};
+use cqlstream::types::serialize_values_untyped;
+use futures_util::StreamExt;
+
+/// The statement every test streams.
+pub const SCAN: &str = "SELECT pk, ck, v FROM ks.t";
+
+/// A node with `ks.t (pk int, ck int, v text)` holding `rows` rows: row `i` is
+/// `(i / 10, i % 10, "row{i}")`; and a session to it.
+pub async fn setup(rows: u32) -> (TestCluster, TestNode, Session) {
+    setup_with(rows, 1).await
+}
+
+/// [`setup`] with a pool of `pool_size` connections.
+pub async fn setup_with(rows: u32, pool_size: usize) -> (TestCluster, TestNode, Session) {
+    let cluster = TestCluster::builder().start().await.unwrap();
+    cluster
+        .execute("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+        .unwrap();
+    cluster.execute("CREATE TABLE ks.t (pk int, ck int, v text, PRIMARY KEY (pk, ck))").unwrap();
+    for i in 0..rows {
+        let values = serialize_values_untyped(&((i / 10) as i32, (i % 10) as i32, format!("row{i}"))).unwrap();
+        cluster.execute_with("INSERT INTO ks.t (pk, ck, v) VALUES (?, ?, ?)", values).unwrap();
+    }
+    let node = cluster.node(0);
+    let session = Session::builder()
+        .contact_point(node.addr().to_string())
+        .compression(Compression::Lz4)
+        .pool_size(pool_size)
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .unwrap();
+    (cluster, node, session)
+}
+
+/// Every row of the table, as `(pk, ck, v)`.
+pub fn all_rows(rows: u32) -> HashSet<(i32, i32, String)> {
+    (0..rows).map(|i| ((i / 10) as i32, (i % 10) as i32, format!("row{i}"))).collect()
+}
+
+/// Asserts `got` holds every row of a `rows`-row table exactly once.
+pub fn assert_exactly_once(got: &[(i32, i32, String)], rows: u32) {
+    let set: HashSet<_> = got.iter().cloned().collect();
+    assert_eq!(set.len(), got.len(), "a row was delivered twice");
+    assert_eq!(set, all_rows(rows), "rows missing");
+}
+
+/// Waits until `f` holds, failing after a generous limit (a liveness check, not a
+/// timing assertion).
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn rows_arrive_in_token_order_exactly_once_for_every_prefetch() {
+    let (_c, node, session) = setup(2_500).await;
+    // The order the server keeps (token order), from one unpaged read.
+    let all = session.query(cqlstream::session::Statement::new(SCAN).with_page_size(100_000), ()).await.unwrap();
+    let expected: Vec<(i32, i32, String)> =
+        all.rows().unwrap().clone().into_typed::<(i32, i32, String)>().unwrap().map(Result::unwrap).collect();
+    for prefetch in [0, 1, 4] {
+        for page_size in [1, 99, 100, 2_500, 5_000] {
+            node.stats().reset();
+            let mut rows =
+                session.stream(SCAN, ()).page_size(page_size).prefetch(prefetch).typed::<(i32, i32, String)>();
+            let mut got = Vec::new();
+            while let Some(row) = rows.next().await {
+                got.push(row.unwrap());
+            }
+            assert_eq!(got, expected, "prefetch {prefetch}, page size {page_size}");
+            let pages = (2_500 / page_size as u64) + 1; // a full last page is followed by an empty one
+            let p = rows.progress();
+            assert_eq!((p.rows, p.pages, p.retries), (2_500, pages, 0), "prefetch {prefetch}, page size {page_size}");
+            // Every page was asked for once.
+            assert_eq!(node.stats().pages(SCAN), vec![1; pages as usize]);
+            assert!(rows.is_finished());
+            assert!(rows.resume_point().is_finished());
+        }
+    }
+    assert_eq!(session.stream_stats(), Default::default());
+}
+
+#[tokio::test]
+async fn pages_carry_their_facts_and_borrow_rows() {
+    let (_c, node, session) = setup(250).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let mut pages = session
+        .stream(SCAN, ())
+        .page_size(100)
+        .on_page(move |info| log.lock().unwrap().push((info.number, info.rows)))
+        .pages();
+    let mut numbers = Vec::new();
+    let mut total = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        numbers.push(page.number());
+        assert_eq!(page.node(), node.addr());
+        assert_eq!(page.retries(), 0);
+        assert_eq!(page.columns().len(), 3);
+        assert_eq!(page.paging_state().is_some(), page.number() < 2);
+        assert!(page.bytes() > 0);
+        // Borrowed rows: `&str` points into the page.
+        for row in page.rows::<(i32, i32, &str)>().unwrap() {
+            let (pk, ck, v) = row.unwrap();
+            assert_eq!(v, format!("row{}", pk * 10 + ck));
+            total += 1;
+        }
+    }
+    assert_eq!(numbers, [0, 1, 2]);
+    assert_eq!(total, 250);
+    assert_eq!(*seen.lock().unwrap(), [(0, 100), (1, 100), (2, 50)]);
+    let p = pages.progress();
+    assert_eq!((p.pages, p.rows), (3, 250));
+}
+
+#[tokio::test]
+async fn a_single_page_result_spawns_no_task() {
+    let (_c, _node, session) = setup(50).await;
+    let mut rows = session.stream(SCAN, ()).page_size(100).prefetch(4);
+    let first = rows.next().await.unwrap().unwrap();
+    assert_eq!(first.len(), 3);
+    assert_eq!(session.stream_stats().producers, 0);
+    assert_eq!(rows.count().await + 1, 50);
+
+    // A multi-page one does run a read-ahead task while it lasts, and only then.
+    let mut rows = session.stream(SCAN, ()).page_size(10).prefetch(1);
+    rows.next().await.unwrap().unwrap();
+    assert_eq!(session.stream_stats().producers, 1);
+    drop(rows);
+    eventually("the producer stops", || session.stream_stats().producers == 0).await;
+}
+
+#[tokio::test]
+async fn prepared_statements_with_values_stream_too() {
+    let (_c, _node, session) = setup(1_000).await;
+    let select = session.prepare("SELECT pk, ck, v FROM ks.t WHERE pk IN ?").await.unwrap();
+    let pks: Vec<i32> = (0..30).collect();
+    let got: Vec<(i32, i32, String)> =
+        session.stream(&select, (pks,)).page_size(7).typed::<(i32, i32, String)>().map(Result::unwrap).collect().await;
+    assert_eq!(got.len(), 300);
+    assert!(got.iter().all(|(pk, ck, v)| *v == format!("row{}", pk * 10 + ck)));
+    // A values error is the stream's first item.
+    let mut bad = session.stream(&select, ("not a list",));
+    assert!(matches!(bad.next().await, Some(Err(cqlstream::session::Error::Serialize(_)))));
+    assert!(bad.next().await.is_none());
+}
+
+#[tokio::test]
+async fn backpressure_no_page_is_requested_beyond_the_window() {
+    let (_c, node, session) = setup(3_000).await;
+    for prefetch in [0usize, 1, 4] {
+        node.stats().reset();
+        let mut pages = session.stream(SCAN, ()).page_size(100).prefetch(prefetch).pages();
+        // The consumer holds page 2 and sleeps.
+        for _ in 0..3 {
+            pages.next().await.unwrap().unwrap();
+        }
+        let window = 2 + prefetch + 1; // pages 0..=2+prefetch
+        eventually("the read-ahead fills its window", || node.stats().pages(SCAN).len() >= window).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(node.stats().pages(SCAN), vec![1; window], "prefetch {prefetch}");
+        assert_eq!(session.stream_stats().buffered_pages, prefetch);
+        // The sleeping stream holds no connection up: other requests go through.
+        let r = session.query("SELECT v FROM ks.t WHERE pk = 1 AND ck = 1", ()).await.unwrap();
+        assert_eq!(r.rows().unwrap().len(), 1);
+        // Taking one page lets exactly one more request out.
+        pages.next().await.unwrap().unwrap();
+        eventually("one more page", || node.stats().pages(SCAN).len() == window + 1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(node.stats().pages(SCAN).len(), window + 1, "prefetch {prefetch}");
+    }
+}
+
+#[tokio::test]
+async fn max_buffered_bytes_stops_the_read_ahead() {
+    let (_c, node, session) = setup(3_000).await;
+    // Pages of 100 rows are about 2 KB; a budget of 1 byte allows one page over it.
+    let mut pages = session.stream(SCAN, ()).page_size(100).prefetch(10).max_buffered_bytes(1).pages();
+    pages.next().await.unwrap().unwrap();
+    eventually("one page fetched ahead", || node.stats().pages(SCAN).len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // One buffered page over the budget, and the producer waiting with one slot
+    // reserved but no request sent.
+    assert_eq!(node.stats().pages(SCAN).len(), 2);
+    assert_eq!(session.stream_stats().buffered_pages, 1);
+    let mut n = 1;
+    while let Some(p) = pages.next().await {
+        p.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 31);
+}
+
+#[tokio::test]
+async fn limits_end_the_stream_and_resume_continues() {
+    let (_c, node, session) = setup(1_000).await;
+    node.stats().reset();
+    let mut rows = session.stream(SCAN, ()).page_size(100).prefetch(4).max_rows(250).typed::<(i32, i32, String)>();
+    let mut got = Vec::new();
+    while let Some(r) = rows.next().await {
+        got.push(r.unwrap());
+    }
+    assert_eq!(got.len(), 250);
+    // No page past the one the limit ends in was asked for.
+    eventually("producer gone", || session.stream_stats().producers == 0).await;
+    assert_eq!(node.stats().pages(SCAN), vec![1, 1, 1]);
+    let point = rows.resume_point();
+    assert!(!point.is_finished());
+    assert_eq!((point.page(), point.rows_consumed()), (2, 50));
+    let rest: Vec<(i32, i32, String)> =
+        session.stream(SCAN, ()).page_size(100).resume_from(point).typed().map(Result::unwrap).collect().await;
+    got.extend(rest);
+    assert_exactly_once(&got, 1_000);
+
+    let pages: Vec<_> = session.stream(SCAN, ()).page_size(100).max_pages(3).pages().collect().await;
+    assert_eq!(pages.len(), 3);
+    let zero: Vec<_> = session.stream(SCAN, ()).max_rows(0).collect().await;
+    assert!(zero.is_empty());
+}
