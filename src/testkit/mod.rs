@@ -25,9 +25,11 @@
 //! - `events`: connections registered for events.
 //! - `faults`, `stats`: fault injection rules and request counters.
 //! - `cql`: the CQL parser (crate-internal).
+//! - [`demo`]: the `bench.rows` dataset shared by the demo, examples and benchmarks.
 
 pub(crate) mod connection;
 pub(crate) mod cql;
+pub mod demo;
 mod engine;
 mod events;
 mod faults;

@@ -1,0 +1,161 @@
+//! The demo dataset: `bench.rows (pk int, ck int, v blob, PRIMARY KEY (pk, ck))`, row
+//! `i` being `pk = i / 100`, `ck = i % 100` and a `v` of `B` bytes that starts with `i`
+//! as a big-endian u64 followed by a pseudo-random pattern seeded by `i` (so LZ4 cannot
+//! shrink it to nothing, and every row can be checked on its own).
+//!
+//! What the `testkit_server --demo-rows` flag, the streaming demo, the examples and the
+//! benchmarks share: the schema, the values, a check of a row read back, and a loader
+//! that writes the rows through the driver. Owns nothing else.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use cqlstream::session::Session;
+//! use cqlstream::testkit::{TestNode, demo};
+//! use futures_util::StreamExt;
+//!
+//! let node = TestNode::builder().start().await?;
+//! let session = Session::builder().contact_point(node.addr().to_string()).build().await?;
+//! demo::load(&session, 10_000, 100, 256, |_| {}).await?;
+//! let mut rows = session.stream(demo::SELECT, ()).typed::<(i32, i32, &[u8])>();
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::{BufMut, BytesMut};
+use tokio::task::JoinSet;
+
+use crate::session::{Error, Session};
+
+/// `CREATE KEYSPACE IF NOT EXISTS bench` (SimpleStrategy, RF 1).
+pub const CREATE_KEYSPACE: &str =
+    "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";
+/// `CREATE TABLE IF NOT EXISTS bench.rows ...`.
+pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS bench.rows (pk int, ck int, v blob, PRIMARY KEY (pk, ck))";
+/// The prepared insert the loader uses.
+pub const INSERT: &str = "INSERT INTO bench.rows (pk, ck, v) VALUES (?, ?, ?)";
+/// The full scan.
+pub const SELECT: &str = "SELECT pk, ck, v FROM bench.rows";
+/// Rows per partition.
+pub const ROWS_PER_PARTITION: u64 = 100;
+/// The smallest value size: the row number takes 8 bytes.
+pub const MIN_VALUE_BYTES: usize = 8;
+
+/// The key of row `i`: `(pk, ck)`. `i` must be below `i32::MAX as u64 * 100`.
+pub fn key(i: u64) -> (i32, i32) {
+    ((i / ROWS_PER_PARTITION) as i32, (i % ROWS_PER_PARTITION) as i32)
+}
+
+/// Appends the value of row `i`, `len` bytes (at least [`MIN_VALUE_BYTES`]), to `buf`.
+pub fn write_value(i: u64, len: usize, buf: &mut BytesMut) {
+    let len = len.max(MIN_VALUE_BYTES);
+    buf.reserve(len);
+    buf.put_u64(i);
+    let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut left = len - 8;
+    while left > 0 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let chunk = left.min(8);
+        buf.put_slice(&x.to_le_bytes()[..chunk]);
+        left -= chunk;
+    }
+}
+
+/// The value of row `i`, `len` bytes.
+pub fn value(i: u64, len: usize) -> Vec<u8> {
+    let mut b = BytesMut::new();
+    write_value(i, len, &mut b);
+    b.to_vec()
+}
+
+/// Checks a row read back: its key and its whole value must be row `i`'s, where `i`
+/// is read from the value's first 8 bytes. Returns `i`.
+pub fn check_row(pk: i32, ck: i32, v: &[u8]) -> Result<u64, String> {
+    let Some(head) = v.get(..8) else {
+        return Err(format!("row ({pk}, {ck}): value of {} bytes, too short", v.len()));
+    };
+    let mut n = [0u8; 8];
+    n.copy_from_slice(head);
+    let i = u64::from_be_bytes(n);
+    if key(i) != (pk, ck) {
+        return Err(format!("row ({pk}, {ck}) holds the value of row {i}"));
+    }
+    let mut expected = BytesMut::with_capacity(v.len());
+    write_value(i, v.len(), &mut expected);
+    if expected[..] != *v {
+        return Err(format!("row ({pk}, {ck}): the value's bytes are wrong"));
+    }
+    Ok(i)
+}
+
+/// Creates the keyspace and table if missing, then writes rows `0..rows` with values of
+/// `value_bytes` bytes through `session`: a prepared INSERT, at most `concurrency`
+/// in flight. `progress` is called now and then with the rows written so far.
+pub async fn load(
+    session: &Session,
+    rows: u64,
+    value_bytes: usize,
+    concurrency: usize,
+    progress: impl Fn(u64),
+) -> Result<(), Error> {
+    session.query(CREATE_KEYSPACE, ()).await?;
+    session.query(CREATE_TABLE, ()).await?;
+    let insert = session.prepare(INSERT).await?;
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (session, insert, next, done) = (session.clone(), insert.clone(), next.clone(), done.clone());
+        workers.spawn(async move {
+            let mut buf = BytesMut::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= rows {
+                    return Ok::<_, Error>(());
+                }
+                let (pk, ck) = key(i);
+                buf.clear();
+                write_value(i, value_bytes, &mut buf);
+                session.execute(&insert, (pk, ck, &buf[..])).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            joined = workers.join_next() => match joined {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => return Err(e),
+                Some(Err(e)) => return Err(Error::Unexpected(format!("a loader task failed: {e}"))),
+            },
+            _ = ticker.tick() => progress(done.load(Ordering::Relaxed)),
+        }
+    }
+    progress(done.load(Ordering::Relaxed));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_start_with_the_row_number_and_check() {
+        let v = value(0x0102_0304_0506_0708, 21);
+        assert_eq!(v.len(), 21);
+        assert_eq!(&v[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        let (pk, ck) = key(0x0102_0304_0506_0708);
+        assert_eq!(check_row(pk, ck, &v), Ok(0x0102_0304_0506_0708));
+        let mut bad = v.clone();
+        bad[20] ^= 1;
+        assert!(check_row(pk, ck, &bad).is_err());
+        assert!(check_row(pk, ck + 1, &v).unwrap_err().contains("holds the value of row"));
+        assert!(check_row(0, 0, &[1, 2]).is_err());
+        assert_eq!(value(5, 3).len(), MIN_VALUE_BYTES);
+    }
+}
