@@ -309,12 +309,13 @@ impl Conn {
             node.stats.record_request(t);
         }
         let first = text.first().map(String::as_str).unwrap_or("");
-        let fault = node.faults.take(first, page.unwrap_or(0));
+        let fault = node.faults.take(first, page);
         if let Some(page) = page {
             node.stats.record_page(first, page);
         }
         let close_after = matches!(fault, Some(FaultAction::CloseAfterReply));
         let mut delay = None;
+        let mut page_rows = None;
         match fault {
             Some(FaultAction::Error(e)) => {
                 self.send(version, stream, Response::Error(e));
@@ -330,10 +331,11 @@ impl Conn {
                 return false;
             }
             Some(FaultAction::Delay(d)) => delay = Some(d),
+            Some(FaultAction::PageRows(n)) => page_rows = Some(n),
             Some(FaultAction::CloseAfterReply) | None => {}
         }
         let Outcome { response, event } =
-            self.cluster.engine.execute(&self.cluster, self.node, &mut self.session, version, request);
+            self.cluster.engine.execute_with(&self.cluster, self.node, &mut self.session, version, request, page_rows);
         if let Some(event) = event {
             self.cluster.broadcast(&event, None);
         }

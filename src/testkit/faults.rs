@@ -1,5 +1,6 @@
 //! Fault injection for the test server: rules that match requests and make a node
-//! misbehave (return an error, delay, stay silent, drop the connection, send garbage).
+//! misbehave (return an error, delay, stay silent, drop the connection, send garbage,
+//! serve a page of an unexpected length), optionally only on one page of a paged SELECT.
 //!
 //! Owns the rule list and the matching; the connection task asks it what to do with
 //! each request and does it. It does not know how statements execute.
@@ -41,10 +42,18 @@ pub enum FaultAction {
     /// Execute and reply, then close the connection.
     CloseAfterReply,
     /// Close the connection instead of answering page `page` (0-based) of a paged
-    /// statement; other pages are served normally.
+    /// statement; other pages are served normally. The page is part of the action for
+    /// compatibility: [`Fault::close_at_page`] also sets [`Fault::page`].
     CloseAtPage(usize),
     /// Answer with bytes that are not a valid envelope.
     MalformedFrame,
+    /// Serve a SELECT's page with exactly this many rows instead of the page size the
+    /// client asked for (or the whole result, if it asked for none), continuing from
+    /// the request's paging state; fewer rows only when the result ends first. `0` is an
+    /// empty page that still carries a paging state, as Cassandra sends when a page
+    /// window held only tombstones or filtered-out rows. Other statements and
+    /// `SELECT COUNT(*)` execute normally.
+    PageRows(usize),
 }
 
 /// One fault rule.
@@ -58,12 +67,14 @@ pub struct Fault {
     pub remaining: Option<usize>,
     /// Matching requests to let through untouched before the rule starts firing.
     pub skip: usize,
+    /// Only requests for this page (0-based) of a SELECT; `None` = any request.
+    pub page: Option<usize>,
 }
 
 impl Fault {
     /// A fault on every statement, firing every time.
     pub fn new(action: FaultAction) -> Fault {
-        Fault { matcher: Matcher::All, action, remaining: None, skip: 0 }
+        Fault { matcher: Matcher::All, action, remaining: None, skip: 0, page: None }
     }
 
     /// Answer with the given error kind and message.
@@ -79,6 +90,11 @@ impl Fault {
     /// Never reply.
     pub fn no_reply() -> Fault {
         Fault::new(FaultAction::NoReply)
+    }
+
+    /// Serve the matching page with exactly `n` rows (see [`FaultAction::PageRows`]).
+    pub fn page_rows(n: usize) -> Fault {
+        Fault::new(FaultAction::PageRows(n))
     }
 
     /// Only for statements containing `text`.
@@ -98,6 +114,14 @@ impl Fault {
         self.times(1)
     }
 
+    /// Only requests for page `page` (0-based) of a SELECT, as the paging state the
+    /// client sends encodes it; a SELECT without a paging state asks for page 0. Other
+    /// statements (INSERT, BATCH, ...) have no page and never match.
+    pub fn at_page(mut self, page: usize) -> Fault {
+        self.page = Some(page);
+        self
+    }
+
     /// Lets the first `n` matching requests through before firing.
     pub fn after(mut self, n: usize) -> Fault {
         self.skip = n;
@@ -112,7 +136,7 @@ impl Fault {
     /// Closes the connection when page `page` (0-based) of a paged SELECT is
     /// requested, i.e. after pages `0..page` were served.
     pub fn close_at_page(page: usize) -> Fault {
-        Fault::new(FaultAction::CloseAtPage(page)).once()
+        Fault::new(FaultAction::CloseAtPage(page)).at_page(page).once()
     }
 }
 
@@ -148,13 +172,16 @@ impl Faults {
         self.rules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The action for a request of `statement` about to serve page `page`, consuming
-    /// one firing of the first matching rule. `CloseAtPage` rules only match their page.
-    pub(crate) fn take(&self, statement: &str, page: usize) -> Option<FaultAction> {
+    /// The action for a request of `statement` about to serve page `page` (`None` for
+    /// a statement that is not a SELECT), consuming one firing of the first matching
+    /// rule. Rules with a page, and `CloseAtPage` rules, only match their page.
+    pub(crate) fn take(&self, statement: &str, page: Option<usize>) -> Option<FaultAction> {
         let mut rules = self.lock();
         let mut found = None;
         for (i, r) in rules.iter_mut().enumerate() {
-            if !r.matcher.matches(statement) || matches!(r.action, FaultAction::CloseAtPage(p) if p != page) {
+            let page_ok = r.page.is_none_or(|p| page == Some(p))
+                && !matches!(r.action, FaultAction::CloseAtPage(p) if page != Some(p));
+            if !page_ok || !r.matcher.matches(statement) {
                 continue;
             }
             if r.skip > 0 {
@@ -185,10 +212,10 @@ mod tests {
         let f = Faults::default();
         f.add(Fault::error(ErrorKind::Overloaded, "busy").matching("SELECT").times(2));
         f.add(Fault::delay(Duration::from_millis(5)));
-        assert!(matches!(f.take("SELECT 1", 0), Some(FaultAction::Error(_))));
-        assert!(matches!(f.take("INSERT", 0), Some(FaultAction::Delay(_))));
-        assert!(matches!(f.take("SELECT 1", 0), Some(FaultAction::Error(_))));
-        assert!(matches!(f.take("SELECT 1", 0), Some(FaultAction::Delay(_))));
+        assert!(matches!(f.take("SELECT 1", Some(0)), Some(FaultAction::Error(_))));
+        assert!(matches!(f.take("INSERT", None), Some(FaultAction::Delay(_))));
+        assert!(matches!(f.take("SELECT 1", Some(0)), Some(FaultAction::Error(_))));
+        assert!(matches!(f.take("SELECT 1", Some(0)), Some(FaultAction::Delay(_))));
         assert_eq!(f.len(), 1);
     }
 
@@ -196,10 +223,10 @@ mod tests {
     fn after_skips_matching_requests() {
         let f = Faults::default();
         f.add(Fault::close_after_replies(3).matching("X"));
-        assert_eq!(f.take("X", 0), None);
-        assert_eq!(f.take("Y", 0), None);
-        assert_eq!(f.take("X", 0), None);
-        assert_eq!(f.take("X", 0), Some(FaultAction::CloseAfterReply));
+        assert_eq!(f.take("X", None), None);
+        assert_eq!(f.take("Y", None), None);
+        assert_eq!(f.take("X", None), None);
+        assert_eq!(f.take("X", None), Some(FaultAction::CloseAfterReply));
         assert!(f.is_empty());
     }
 
@@ -207,8 +234,47 @@ mod tests {
     fn close_at_page_matches_only_its_page() {
         let f = Faults::default();
         f.add(Fault::new(FaultAction::CloseAtPage(3)).once());
-        assert_eq!(f.take("SELECT", 2), None);
-        assert_eq!(f.take("SELECT", 3), Some(FaultAction::CloseAtPage(3)));
+        assert_eq!(f.take("SELECT", Some(2)), None);
+        assert_eq!(f.take("SELECT", Some(3)), Some(FaultAction::CloseAtPage(3)));
         assert!(f.is_empty());
+        f.add(Fault::close_at_page(0));
+        assert_eq!(f.take("INSERT", None), None, "a statement that is not a SELECT has no page");
+        assert_eq!(f.take("SELECT", Some(0)), Some(FaultAction::CloseAtPage(0)));
+        assert_eq!(Fault::close_at_page(4).page, Some(4));
+    }
+
+    #[test]
+    fn at_page_restricts_any_rule_to_its_page() {
+        let f = Faults::default();
+        f.add(Fault::error(ErrorKind::Overloaded, "busy").matching("SELECT").at_page(3).once());
+        f.add(Fault::page_rows(0).at_page(1).times(2));
+        assert_eq!(f.take("SELECT", Some(0)), None);
+        assert_eq!(f.take("SELECT", Some(2)), None);
+        assert_eq!(f.take("INSERT", None), None);
+        assert_eq!(f.take("SELECT", Some(1)), Some(FaultAction::PageRows(0)));
+        assert!(matches!(f.take("SELECT", Some(3)), Some(FaultAction::Error(_))));
+        // Fired once: a retry of page 3 is served normally.
+        assert_eq!(f.take("SELECT", Some(3)), None);
+        assert_eq!(f.take("SELECT", Some(1)), Some(FaultAction::PageRows(0)));
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn at_page_counts_after_only_on_its_page() {
+        let f = Faults::default();
+        f.add(Fault::no_reply().at_page(2).after(1).once());
+        assert_eq!(f.take("SELECT", Some(2)), None, "the first page-2 request is let through");
+        assert_eq!(f.take("SELECT", Some(0)), None);
+        assert_eq!(f.take("SELECT", Some(2)), Some(FaultAction::NoReply));
+        assert_eq!(f.take("SELECT", Some(2)), None);
+    }
+
+    #[test]
+    fn a_rule_without_a_page_matches_every_request() {
+        let f = Faults::default();
+        f.add(Fault::page_rows(7));
+        assert_eq!(f.take("SELECT", Some(5)), Some(FaultAction::PageRows(7)));
+        assert_eq!(f.take("INSERT", None), Some(FaultAction::PageRows(7)));
+        assert_eq!(f.len(), 1);
     }
 }

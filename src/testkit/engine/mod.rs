@@ -84,11 +84,18 @@ pub(crate) struct Params<'a> {
     pub(crate) page_size: Option<i32>,
     pub(crate) paging_state: Option<&'a Bytes>,
     pub(crate) keyspace: Option<&'a str>,
+    /// A fault's page length, replacing `page_size` (see `FaultAction::PageRows`).
+    pub(crate) page_rows: Option<usize>,
 }
 
 impl<'a> Params<'a> {
-    fn of(p: &'a QueryParameters) -> Params<'a> {
-        Params { page_size: p.page_size, paging_state: p.paging_state.as_ref(), keyspace: p.keyspace.as_deref() }
+    fn of(p: &'a QueryParameters, page_rows: Option<usize>) -> Params<'a> {
+        Params {
+            page_size: p.page_size,
+            paging_state: p.paging_state.as_ref(),
+            keyspace: p.keyspace.as_deref(),
+            page_rows,
+        }
     }
 }
 
@@ -205,11 +212,25 @@ impl Engine {
         version: Version,
         request: Request,
     ) -> Outcome {
+        self.execute_with(cluster, node, session, version, request, None)
+    }
+
+    /// [`Engine::execute`], with a SELECT's page served with `page_rows` rows instead
+    /// of the requested page size when given (a `PageRows` fault).
+    pub(crate) fn execute_with(
+        &self,
+        cluster: &ClusterShared,
+        node: usize,
+        session: &mut Session,
+        version: Version,
+        request: Request,
+        page_rows: Option<usize>,
+    ) -> Outcome {
         let mut event = None;
         let result = match request {
             Request::Query(q) => parse(&q.query).and_then(|parsed| {
                 let binds = Binds::new(&q.params.values, &parsed.bind_markers)?;
-                let params = Params::of(&q.params);
+                let params = Params::of(&q.params, page_rows);
                 let (mut body, ev) = self.run(cluster, node, session, &parsed.statement, &binds, &params)?;
                 event = ev;
                 if q.params.skip_metadata
@@ -230,7 +251,7 @@ impl Engine {
                 }),
                 Some(ps) => (|| {
                     let binds = Binds::new(&e.params.values, &ps.parsed.bind_markers)?;
-                    let mut params = Params::of(&e.params);
+                    let mut params = Params::of(&e.params, page_rows);
                     if params.keyspace.is_none() {
                         params.keyspace = ps.keyspace.as_deref();
                     }

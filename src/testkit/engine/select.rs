@@ -1,6 +1,8 @@
 //! SELECT: restrictions, partition and row iteration in Cassandra's order, paging
 //! (including the empty last page after a page that ends exactly at the data's end, as
-//! Cassandra 5.0 pages), LIMIT, PER PARTITION LIMIT, DISTINCT, COUNT(*), ORDER BY.
+//! Cassandra 5.0 pages), LIMIT, PER PARTITION LIMIT, DISTINCT, COUNT(*), ORDER BY, and
+//! pages of a fault-injected length (`Params::page_rows`, including empty pages that
+//! still carry a paging state).
 //!
 //! Works on one table's schema and contents, whoever owns them (user tables or the
 //! generated system tables). Rows are copied from their stored encoding.
@@ -409,7 +411,10 @@ pub(crate) fn run(
     let Some(outs) = outs else {
         return count_rows(t, data, &r, limit, specs);
     };
-    let page_size = params.page_size.filter(|n| *n > 0).map(|n| n as usize);
+    let page_size = match params.page_rows {
+        Some(n) => Some(n),
+        None => params.page_size.filter(|n| *n > 0).map(|n| n as usize),
+    };
     let state = params.paging_state.map(PagingState::decode).transpose()?;
     let mut remaining = match &state {
         Some(st) => st.remaining,
@@ -417,15 +422,25 @@ pub(crate) fn run(
     };
     let page_no = state.as_ref().map_or(0, |s| s.page);
     let resume = match &state {
-        Some(st) => Some((
+        Some(st) if !st.before_first => Some((
             PartitionKey { token: st.token, key: st.partition.clone() },
             if st.clustering.is_empty() { None } else { Some(clustering_key(t, &st.clustering)?) },
             st.in_partition,
         )),
-        None => None,
+        _ => None,
     };
     if remaining == Some(0) {
         return finish(specs, Bytes::new(), 0, None);
+    }
+    if page_size == Some(0) {
+        // An empty page that says more may follow (Cassandra sends these when a page's
+        // window held only tombstones or filtered-out rows): the next page starts where
+        // this one would have.
+        let next = match state {
+            Some(st) => PagingState { page: st.page.saturating_add(1), ..st },
+            None => PagingState::start(1, remaining),
+        };
+        return finish(specs, Bytes::new(), 0, Some(next));
     }
 
     let wildcard = matches!(s.projection, Projection::Wildcard) && !t.has_statics;
@@ -497,12 +512,13 @@ pub(crate) fn run(
     }
     let paging = match (more, last) {
         (true, Some((pk, ck, served))) => Some(PagingState {
-            page: page_no + 1,
+            page: page_no.saturating_add(1),
             remaining,
             in_partition: served,
             token: pk.token,
             partition: pk.key,
             clustering: ck.map(|ck| clustering_cells(t, &ck)).transpose()?.unwrap_or_default(),
+            before_first: false,
         }),
         _ => None,
     };
