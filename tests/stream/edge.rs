@@ -1,7 +1,9 @@
 //! Paging edge cases: the empty last page at an exact boundary, LIMIT, zero rows, a
-//! single page, type mismatches.
+//! single page, empty pages that say more follow, pages longer or shorter than asked,
+//! type mismatches.
 
 use cqlstream::session::Error;
+use cqlstream::testkit::Fault;
 use futures_util::StreamExt;
 
 use super::{SCAN, assert_exactly_once, setup};
@@ -63,4 +65,68 @@ async fn a_type_mismatch_is_an_error_naming_the_column_then_the_end() {
     // A statement that returns no rows streams nothing.
     let n = session.stream("INSERT INTO ks.t (pk, ck, v) VALUES (1000, 0, 'x')", ()).count().await;
     assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn empty_pages_that_say_more_follow_are_paged_through() {
+    let (_c, node, session) = setup(1_000).await;
+    for prefetch in [0, 1, 3] {
+        node.stats().reset();
+        // An empty first page, two empty pages in a row in the middle, and an empty
+        // page just before the last one: each still carries a paging state.
+        for page in [0, 4, 5, 11] {
+            node.faults().add(Fault::page_rows(0).matching(SCAN).at_page(page).once());
+        }
+        let pages: Vec<_> =
+            session.stream(SCAN, ()).page_size(100).prefetch(prefetch).pages().map(Result::unwrap).collect().await;
+        let lens: Vec<usize> = pages.iter().map(|p| p.len()).collect();
+        assert_eq!(lens, [0, 100, 100, 100, 0, 0, 100, 100, 100, 100, 100, 0, 100, 100, 0], "prefetch {prefetch}");
+        assert!(pages[..14].iter().all(|p| p.paging_state().is_some()));
+        assert!(pages.iter().all(|p| p.columns().len() == 3), "empty pages keep their columns");
+        let rows: Vec<(i32, i32, String)> = pages
+            .iter()
+            .flat_map(|p| p.rows::<(i32, i32, String)>().unwrap().map(Result::unwrap).collect::<Vec<_>>())
+            .collect();
+        assert_exactly_once(&rows, 1_000);
+        assert_eq!(node.stats().pages(SCAN), vec![1; 15]);
+
+        // The row stream sees only rows; its resume points inside the empty run work.
+        for page in [0, 4, 5] {
+            node.faults().add(Fault::page_rows(0).matching(SCAN).at_page(page).once());
+        }
+        let rows: Vec<(i32, i32, String)> =
+            session.stream(SCAN, ()).page_size(100).prefetch(prefetch).typed().map(Result::unwrap).collect().await;
+        assert_exactly_once(&rows, 1_000);
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_sends_more_or_fewer_rows_than_asked() {
+    let (_c, node, session) = setup(1_000).await;
+    node.faults().add(Fault::page_rows(7).matching(SCAN).at_page(1).once());
+    node.faults().add(Fault::page_rows(450).matching(SCAN).at_page(3).once());
+    node.faults().add(Fault::page_rows(1).matching(SCAN).at_page(4).once());
+    let pages: Vec<_> = session.stream(SCAN, ()).page_size(100).prefetch(2).pages().map(Result::unwrap).collect().await;
+    let lens: Vec<usize> = pages.iter().map(|p| p.len()).collect();
+    // 100 + 7 + 100 + 450 + 1 = 658; then 100s, the last 42.
+    assert_eq!(lens, [100, 7, 100, 450, 1, 100, 100, 100, 42]);
+    let rows: Vec<(i32, i32, String)> = pages
+        .iter()
+        .flat_map(|p| p.rows::<(i32, i32, String)>().unwrap().map(Result::unwrap).collect::<Vec<_>>())
+        .collect();
+    assert_exactly_once(&rows, 1_000);
+
+    // A limit and a resume in the middle of an oversized page.
+    node.faults().add(Fault::page_rows(450).matching(SCAN).at_page(1).once());
+    let mut rows = session.stream(SCAN, ()).page_size(100).max_rows(300).typed::<(i32, i32, String)>();
+    let mut got = Vec::new();
+    while let Some(r) = rows.next().await {
+        got.push(r.unwrap());
+    }
+    let point = rows.resume_point();
+    assert_eq!((point.page(), point.rows_consumed()), (1, 200));
+    let rest: Vec<(i32, i32, String)> =
+        session.stream(SCAN, ()).page_size(100).resume_from(point).typed().map(Result::unwrap).collect().await;
+    got.extend(rest);
+    assert_exactly_once(&got, 1_000);
 }

@@ -27,7 +27,7 @@ fn unavailable() -> ErrorKind {
 
 /// The faults a stream must survive, as a fault rule for page `page` (0-based).
 fn faults(page: usize) -> Vec<(&'static str, Fault)> {
-    let on_page = |f: Fault| f.matching(SCAN).after(page).once();
+    let on_page = |f: Fault| f.matching(SCAN).at_page(page).once();
     vec![
         ("connection lost", Fault::close_at_page(page)),
         ("overloaded", on_page(Fault::error(ErrorKind::Overloaded, "Server is overloaded"))),
