@@ -1,23 +1,9 @@
-//! Streaming large result sets with bounded memory: [`RowStream`] and [`PageStream`].
-//!
-//! ```no_run
-//! # async fn demo(session: cqlstream::session::Session) -> Result<(), cqlstream::session::Error> {
-//! use futures_util::StreamExt;
-//!
-//! let mut rows = session
-//!     .stream("SELECT pk, ck, v FROM bench.rows", ())
-//!     .page_size(1000)
-//!     .prefetch(2)
-//!     .typed::<(i32, i32, Vec<u8>)>();
-//! while let Some(row) = rows.next().await {
-//!     let (pk, ck, v) = row?;
-//!     # let _ = (pk, ck, v);
-//! }
-//! # Ok(()) }
-//! ```
-//!
-//! The guide (how paging works, choosing `page_size` and `prefetch`, the memory
-//! arithmetic, resume, cancellation, timeouts and retries) is `docs/streaming.md`.
+#![cfg_attr(feature = "testkit", doc = include_str!("../../docs/streaming.md"))]
+#![cfg_attr(
+    not(feature = "testkit"),
+    doc = "Streaming large result sets with bounded memory: [`RowStream`] and [`PageStream`]. \
+           The guide is `docs/streaming.md` (and these docs, built with feature `testkit`)."
+)]
 //!
 //! # Layout
 //!
