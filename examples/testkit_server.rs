@@ -16,7 +16,7 @@
 //! `bench.rows (pk int, ck int, v blob, PRIMARY KEY (pk, ck))` holding rows
 //! `i = 0..N`: `pk = i / 100`, `ck = i % 100`, and `v` of `B` bytes (default 100) whose
 //! first 8 bytes are `i` as a big-endian u64; the rest is a deterministic pseudo-random
-//! pattern, so LZ4 cannot shrink it to nothing.
+//! pattern, so LZ4 cannot shrink it to nothing: the dataset of `cqlstream::testkit::demo`.
 //!
 //! The rows are loaded the way a client would: the example connects to its own node
 //! with a tiny scripted client built on `cqlstream::protocol` (STARTUP, auth, QUERY for
@@ -27,14 +27,14 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use cqlstream::protocol::request::{AuthResponse, Execute, Prepare, Query, Startup};
 use cqlstream::protocol::response::ResultBody;
 use cqlstream::protocol::{
     Compression, Consistency, CqlCodec, Envelope, Framing, QueryParameters, Request, RequestMessage, Response,
     ResponseMessage, Role, Values, ValuesWriter, Version,
 };
-use cqlstream::testkit::TestCluster;
+use cqlstream::testkit::{TestCluster, demo};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -273,21 +273,6 @@ fn describe(response: &Response) -> String {
     }
 }
 
-/// The demo blob of row `i`: `i` big-endian, then a xorshift pattern seeded by `i`.
-fn demo_value(i: u64, len: usize, buf: &mut BytesMut) {
-    buf.put_u64(i);
-    let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut left = len - 8;
-    while left > 0 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let chunk = left.min(8);
-        buf.put_slice(&x.to_le_bytes()[..chunk]);
-        left -= chunk;
-    }
-}
-
 async fn load_demo_rows(
     addr: SocketAddr,
     version: Version,
@@ -296,14 +281,9 @@ async fn load_demo_rows(
     value_bytes: usize,
 ) -> Result<(), Error> {
     let mut client = Client::connect(addr, version, user).await?;
-    client
-        .query(
-            "CREATE KEYSPACE IF NOT EXISTS bench \
-             WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-        )
-        .await?;
-    client.query("CREATE TABLE IF NOT EXISTS bench.rows (pk int, ck int, v blob, PRIMARY KEY (pk, ck))").await?;
-    let insert = "INSERT INTO bench.rows (pk, ck, v) VALUES (?, ?, ?)";
+    client.query(demo::CREATE_KEYSPACE).await?;
+    client.query(demo::CREATE_TABLE).await?;
+    let insert = demo::INSERT;
     let prepared = match client.request(Request::Prepare(Prepare::new(insert))).await? {
         Response::Result(ResultBody::Prepared(p)) => p,
         other => return Err(format!("PREPARE {insert}: {}", describe(&other)).into()),
@@ -340,7 +320,7 @@ async fn load_demo_rows(
             values.push_bytes(Some(&((i / 100) as i32).to_be_bytes()))?;
             values.push_bytes(Some(&((i % 100) as i32).to_be_bytes()))?;
             value.clear();
-            demo_value(i, value_bytes, &mut value);
+            demo::write_value(i, value_bytes, &mut value);
             values.push_bytes(Some(&value))?;
             let values: Values = values.finish();
             let execute = Execute {
@@ -439,17 +419,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn demo_values_start_with_the_row_number() {
-        let mut buf = BytesMut::new();
-        demo_value(0x0102_0304_0506_0708, 21, &mut buf);
-        assert_eq!(buf.len(), 21);
-        assert_eq!(&buf[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
-        let first = buf.to_vec();
-        buf.clear();
-        demo_value(0x0102_0304_0506_0708, 21, &mut buf);
-        assert_eq!(&buf[..], &first[..], "deterministic");
     }
 }
