@@ -41,7 +41,7 @@ fn faults(page: usize) -> Vec<(&'static str, Fault)> {
 #[tokio::test]
 async fn every_retryable_fault_at_first_middle_and_last_page_is_retried_exactly_once() {
     let (_c, node, session) = setup(ROWS).await;
-    for page in [0, 5, PAGES - 1] {
+    for page in [0, 1, 5, PAGES - 1] {
         for (what, fault) in faults(page) {
             for prefetch in [0, 2] {
                 node.stats().reset();
