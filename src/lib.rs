@@ -4,10 +4,27 @@
 //! protocol (v4 and v5, with v3 understood) itself, built for reading huge result sets
 //! with bounded memory.
 //!
-//! This release contains the protocol core: every CQL message in both directions, v4
-//! envelopes with LZ4 bodies, v5 segments (CRC24 header, CRC32 payload, LZ4), and a
-//! `tokio_util::codec` adapter for both the client and the server role. The connection,
-//! session and streaming layers build on it.
+//! ```no_run
+//! use cqlstream::session::Session;
+//! use futures_util::StreamExt;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let session = Session::builder().contact_point("127.0.0.1:9042").build().await?;
+//!
+//! // One statement, one page.
+//! let insert = session.prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)").await?;
+//! session.execute(&insert, (1, "one")).await?;
+//!
+//! // A table of any size, with flat memory: pages fetched ahead into a bounded channel.
+//! let mut rows = session.stream("SELECT k, v FROM ks.t", ()).page_size(1000).typed::<(i32, String)>();
+//! while let Some(row) = rows.next().await {
+//!     let (k, v) = row?;
+//!     println!("{k} = {v}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The protocol layer stands on its own too:
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -32,6 +49,17 @@
 //!   (`request/`, one file per opcode), responses (`response/`, one file per opcode),
 //!   v4 LZ4 bodies (`compression`), v5 segments (`segment`, `crc`), and the
 //!   `tokio_util` codec (`codec`) that switches framing mid-connection.
+//! - [`connection`]: one connection: the handshake, and the task that owns the socket
+//!   and multiplexes 32,768 stream ids.
+//! - [`session`]: [`session::Session`]: the pool, statements, the prepared cache,
+//!   results and errors.
+//! - [`stream`]: [`stream::RowStream`] and [`stream::PageStream`]: paging with a
+//!   bounded read-ahead, limits, resume tokens, page retries; its docs are the
+//!   streaming guide.
+//! - [`types`], [`value`], [`token`]: Rust types to CQL values and back, every CQL
+//!   value, Murmur3 tokens.
+//! - `testkit` (feature `testkit`): the in-process CQL server tests, examples and
+//!   benchmarks run against.
 //! - `protocol-spec/README.md` in the repository maps every spec section to the module
 //!   and the tests that cover it.
 #![forbid(unsafe_code)]
