@@ -166,6 +166,9 @@ impl PageStream {
         let values = values?;
         let config = &self.config;
         self.budget = Budget { skip: 0, pages_left: config.max_pages, rows_left: config.max_rows };
+        // A statement that carries a paging state starts there (a resume point wins).
+        self.next_state = statement.options().paging_state.clone();
+        self.position.paging_state = self.next_state.clone();
         if let Some(point) = &config.resume_from {
             if point.statement != self.fingerprint {
                 return Err(Error::Resume(format!(

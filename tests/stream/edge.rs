@@ -2,7 +2,7 @@
 //! single page, empty pages that say more follow, pages longer or shorter than asked,
 //! type mismatches.
 
-use cqlstream::session::Error;
+use cqlstream::session::{Error, Statement};
 use cqlstream::testkit::Fault;
 use futures_util::StreamExt;
 
@@ -129,4 +129,23 @@ async fn a_server_that_sends_more_or_fewer_rows_than_asked() {
         session.stream(SCAN, ()).page_size(100).resume_from(point).typed().map(Result::unwrap).collect().await;
     got.extend(rest);
     assert_exactly_once(&got, 1_000);
+}
+
+#[tokio::test]
+async fn a_statement_with_a_paging_state_starts_there() {
+    let (_c, _node, session) = setup(300).await;
+    let first = session.query(Statement::new(SCAN).with_page_size(100), ()).await.unwrap();
+    let state = first.paging_state().unwrap().clone();
+    let mut got: Vec<(i32, i32, String)> =
+        first.rows().unwrap().clone().into_typed().unwrap().map(Result::unwrap).collect();
+    let rest: Vec<(i32, i32, String)> = session
+        .stream(Statement::new(SCAN).with_paging_state(state), ())
+        .page_size(100)
+        .typed()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(rest.len(), 200);
+    got.extend(rest);
+    assert_exactly_once(&got, 300);
 }
