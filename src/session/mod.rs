@@ -55,6 +55,7 @@ pub struct SessionBuilder {
     pool_size: usize,
     consistency: Consistency,
     page_size: i32,
+    stream: crate::stream::StreamConfig,
 }
 
 impl Default for SessionBuilder {
@@ -65,6 +66,7 @@ impl Default for SessionBuilder {
             pool_size: 1,
             consistency: Consistency::LocalOne,
             page_size: 5000,
+            stream: crate::stream::StreamConfig::default(),
         }
     }
 }
@@ -130,6 +132,13 @@ impl SessionBuilder {
         self
     }
 
+    /// The configuration every [`Session::stream`] starts from (prefetch, timeouts,
+    /// retry policy, ...); a stream's own setters override it.
+    pub fn stream_config(mut self, c: crate::stream::StreamConfig) -> Self {
+        self.stream = c;
+        self
+    }
+
     /// Everything about the connections themselves.
     pub fn connection_config(mut self, c: ConnectionConfig) -> Self {
         self.connection = c;
@@ -161,6 +170,7 @@ impl SessionBuilder {
                             page_size: self.page_size,
                             clock: AtomicI64::new(0),
                             streams: Arc::default(),
+                            stream_config: self.stream.clone(),
                         };
                         let session = Session { inner: Arc::new(inner) };
                         for i in 1..self.pool_size {
@@ -201,6 +211,7 @@ struct Inner {
     page_size: i32,
     clock: AtomicI64,
     streams: Arc<crate::stream::Gauges>,
+    stream_config: crate::stream::StreamConfig,
 }
 
 /// A connection pool to a node and the statement API. Cheap to clone, `Send + Sync`.
@@ -243,6 +254,11 @@ impl Session {
             .iter()
             .filter_map(|s| s.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Connection::in_flight))
             .sum()
+    }
+
+    /// The configuration streams start from.
+    pub(crate) fn stream_config(&self) -> &crate::stream::StreamConfig {
+        &self.inner.stream_config
     }
 
     /// Gauges shared by the session's streams.

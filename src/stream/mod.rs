@@ -56,7 +56,7 @@ impl Session {
             StreamStatement::Query(_) => serialize_values_untyped(&values).map_err(Error::from),
             StreamStatement::Prepared(p) => serialize_values(&values, p.bind_columns()).map_err(Error::from),
         };
-        RowStream::new(PageStream::new(self.clone(), statement, values, StreamConfig::default()))
+        RowStream::new(PageStream::new(self.clone(), statement, values, self.stream_config().clone()))
     }
 
     /// The gauges of this session's streams: read-ahead tasks running, pages buffered.

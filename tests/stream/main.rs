@@ -238,3 +238,19 @@ async fn limits_end_the_stream_and_resume_continues() {
     let zero: Vec<_> = session.stream(SCAN, ()).max_rows(0).collect().await;
     assert!(zero.is_empty());
 }
+
+#[tokio::test]
+async fn the_session_gives_every_stream_its_defaults() {
+    let (_c, node, _session) = setup(1_000).await;
+    let session = Session::builder()
+        .contact_point(node.addr().to_string())
+        .stream_config(cqlstream::stream::StreamConfig::new().page_size(100).prefetch(0).max_pages(3))
+        .build()
+        .await
+        .unwrap();
+    let pages: Vec<_> = session.stream(SCAN, ()).pages().map(Result::unwrap).collect().await;
+    assert_eq!(pages.iter().map(|p| p.len()).collect::<Vec<_>>(), [100, 100, 100]);
+    // A stream's own setters win.
+    let pages = session.stream(SCAN, ()).page_size(500).max_pages(10).pages().count().await;
+    assert_eq!(pages, 3);
+}
