@@ -4,15 +4,17 @@
 //! Owns the settings and their defaults; the streams read them once, when they start.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::page::PageInfo;
 use super::resume::ResumePoint;
 use super::retry::RetryPolicy;
 
-/// A callback run for every page the stream hands to its consumer.
-pub(crate) type OnPage = Arc<dyn Fn(&PageInfo) + Send + Sync>;
+/// A callback run for every page the stream hands to its consumer. It runs in the
+/// consumer's task, one call at a time, so it may be `FnMut` and need not be `Sync`;
+/// the lock is uncontended (configurations cloned from one share the callback).
+pub(crate) type OnPage = Arc<Mutex<dyn FnMut(&PageInfo) + Send>>;
 
 /// Settings of one stream. Every setter is also available on
 /// [`RowStream`](super::RowStream) and [`PageStream`](super::PageStream) directly.
@@ -130,9 +132,11 @@ impl StreamConfig {
     }
 
     /// Call `f` with every page's [`PageInfo`] as the page reaches the consumer (in the
-    /// consumer's task, before its rows are yielded).
-    pub fn on_page(mut self, f: impl Fn(&PageInfo) + Send + Sync + 'static) -> Self {
-        self.on_page = Some(Arc::new(f));
+    /// consumer's task, before its rows are yielded). `f` may keep state (`FnMut`); a
+    /// configuration given to [`SessionBuilder::stream_config`](crate::session::SessionBuilder::stream_config)
+    /// shares one `f` among all the session's streams.
+    pub fn on_page(mut self, f: impl FnMut(&PageInfo) + Send + 'static) -> Self {
+        self.on_page = Some(Arc::new(Mutex::new(f)));
         self
     }
 
@@ -160,7 +164,7 @@ impl fmt::Debug for StreamConfig {
             .field("page_timeout", &self.page_timeout)
             .field("deadline", &self.deadline)
             .field("resume_from", &self.resume_from)
-            .field("on_page", &self.on_page.as_ref().map(|_| "Fn(&PageInfo)"))
+            .field("on_page", &self.on_page.as_ref().map(|_| "FnMut(&PageInfo)"))
             .field("retry", &self.retry)
             .finish()
     }
@@ -211,7 +215,7 @@ macro_rules! config_setters {
             self.map_config(|c| c.resume_from(point))
         }
         /// Per-page callback: [`StreamConfig::on_page`](crate::stream::StreamConfig::on_page).
-        pub fn on_page(self, f: impl Fn(&$crate::stream::PageInfo) + Send + Sync + 'static) -> Self {
+        pub fn on_page(self, f: impl FnMut(&$crate::stream::PageInfo) + Send + 'static) -> Self {
             self.map_config(|c| c.on_page(f))
         }
         /// Retry policy: [`StreamConfig::retry`](crate::stream::StreamConfig::retry).

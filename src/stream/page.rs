@@ -40,6 +40,14 @@ pub struct PageInfo {
     pub retries: u32,
 }
 
+impl PageInfo {
+    /// Whether this is the query's last page (no paging state follows). A last page
+    /// may be empty: a page that filled `page_size` exactly cannot know it was the last.
+    pub fn is_last(&self) -> bool {
+        self.paging_state.is_none()
+    }
+}
+
 /// One page of a stream, as [`PageStream`](super::PageStream) yields it.
 ///
 /// The rows stay encoded in the reply's buffer until read; reading them borrowed costs
@@ -131,6 +139,11 @@ impl Page {
     /// Where the next page starts; `None` on the last page.
     pub fn paging_state(&self) -> Option<&Bytes> {
         self.info.paging_state.as_ref()
+    }
+
+    /// Whether this is the query's last page (see [`PageInfo::is_last`]).
+    pub fn is_last(&self) -> bool {
+        self.info.is_last()
     }
 
     /// The node that served the page.

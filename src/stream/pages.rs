@@ -291,7 +291,8 @@ impl PageStream {
         self.progress.rows += page.len() as u64;
         self.progress.bytes += bytes as u64;
         if let Some(f) = &self.on_page {
-            f(&page.info);
+            // A callback that panicked once poisons nothing we rely on.
+            (f.lock().unwrap_or_else(|e| e.into_inner()))(&page.info);
         }
         Some(page)
     }

@@ -105,10 +105,15 @@ async fn pages_carry_their_facts_and_borrow_rows() {
     let (_c, node, session) = setup(250).await;
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
+    // The callback may keep state of its own.
+    let mut calls = 0;
     let mut pages = session
         .stream(SCAN, ())
         .page_size(100)
-        .on_page(move |info| log.lock().unwrap().push((info.number, info.rows)))
+        .on_page(move |info| {
+            calls += 1;
+            log.lock().unwrap().push((calls, info.number, info.rows));
+        })
         .pages();
     let mut numbers = Vec::new();
     let mut total = 0;
@@ -119,6 +124,7 @@ async fn pages_carry_their_facts_and_borrow_rows() {
         assert_eq!(page.retries(), 0);
         assert_eq!(page.columns().len(), 3);
         assert_eq!(page.paging_state().is_some(), page.number() < 2);
+        assert_eq!(page.is_last(), page.number() == 2);
         assert!(page.bytes() > 0);
         // Borrowed rows: `&str` points into the page.
         for row in page.rows::<(i32, i32, &str)>().unwrap() {
@@ -129,7 +135,7 @@ async fn pages_carry_their_facts_and_borrow_rows() {
     }
     assert_eq!(numbers, [0, 1, 2]);
     assert_eq!(total, 250);
-    assert_eq!(*seen.lock().unwrap(), [(0, 100), (1, 100), (2, 50)]);
+    assert_eq!(*seen.lock().unwrap(), [(1, 0, 100), (2, 1, 100), (3, 2, 50)]);
     let p = pages.progress();
     assert_eq!((p.pages, p.rows), (3, 250));
 }
