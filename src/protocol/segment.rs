@@ -36,6 +36,10 @@ pub const TRAILER_LEN: usize = 4;
 /// Mask of one 17-bit length field.
 const LEN_MASK: u64 = 0x1_FFFF;
 
+/// How much of a split envelope's announced length is reserved as soon as its header
+/// arrives (the rest grows with the data).
+const MAX_RESERVE_SPLIT: usize = 8 << 20;
+
 /// The header length for a connection with (`true`) or without LZ4.
 pub const fn header_len(compressed: bool) -> usize {
     if compressed { HEADER_LEN_LZ4 } else { HEADER_LEN_PLAIN }
@@ -449,6 +453,9 @@ impl SegmentReader {
                 };
                 let target = envelope_total_len(header, 0, self.max_envelope_len)?;
                 self.partial_len = Some(target);
+                // One allocation for the whole envelope instead of a copy per doubling;
+                // capped, so a hostile length costs at most the cap before data arrives.
+                self.partial.reserve(target.saturating_sub(self.partial.len()).min(MAX_RESERVE_SPLIT));
                 target
             }
         };

@@ -768,7 +768,7 @@ macro_rules! tuples {
                 }
                 let mut cells = row.cells();
                 Ok(($({
-                    let cell = cells.next().ok_or(DeserializeError::IndexOutOfRange { index: $i, count: $i })?;
+                    let cell = cells.next().ok_or_else(|| DeserializeError::IndexOutOfRange { index: $i, count: $i })?;
                     deserialize_column::<$T>($i, &columns[$i], cell)?
                 },)+))
             }
