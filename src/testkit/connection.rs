@@ -316,6 +316,7 @@ impl Conn {
         let close_after = matches!(fault, Some(FaultAction::CloseAfterReply));
         let mut delay = None;
         let mut page_rows = None;
+        let mut warning = None;
         match fault {
             Some(FaultAction::Error(e)) => {
                 self.send(version, stream, Response::Error(e));
@@ -332,6 +333,7 @@ impl Conn {
             }
             Some(FaultAction::Delay(d)) => delay = Some(d),
             Some(FaultAction::PageRows(n)) => page_rows = Some(n),
+            Some(FaultAction::Warning(w)) => warning = Some(w),
             Some(FaultAction::CloseAfterReply) | None => {}
         }
         let Outcome { response, event } =
@@ -340,6 +342,8 @@ impl Conn {
             self.cluster.broadcast(&event, None);
         }
         let mut msg = ResponseMessage::new(stream, response);
+        // Warnings exist from v4 on (spec v4 §2.2); a v3 client gets none.
+        msg.warnings = warning.filter(|_| version >= Version::V4).map(|w| vec![w]);
         if tracing {
             // Tracing sessions are not recorded; the id only has to be unique.
             static NEXT_TRACE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);

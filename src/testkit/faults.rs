@@ -54,6 +54,9 @@ pub enum FaultAction {
     /// window held only tombstones or filtered-out rows. Other statements and
     /// `SELECT COUNT(*)` execute normally.
     PageRows(usize),
+    /// Execute and reply normally, with this warning attached to the reply (v4+), as
+    /// Cassandra does for e.g. a page that read many tombstones.
+    Warning(String),
 }
 
 /// One fault rule.
@@ -90,6 +93,11 @@ impl Fault {
     /// Never reply.
     pub fn no_reply() -> Fault {
         Fault::new(FaultAction::NoReply)
+    }
+
+    /// Attach a warning to the reply (see [`FaultAction::Warning`]).
+    pub fn warning(message: impl Into<String>) -> Fault {
+        Fault::new(FaultAction::Warning(message.into()))
     }
 
     /// Serve the matching page with exactly `n` rows (see [`FaultAction::PageRows`]).

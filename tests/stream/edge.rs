@@ -149,3 +149,13 @@ async fn a_statement_with_a_paging_state_starts_there() {
     got.extend(rest);
     assert_exactly_once(&got, 300);
 }
+
+#[tokio::test]
+async fn server_warnings_reach_the_page_that_carried_them() {
+    let (_c, node, session) = setup(300).await;
+    let tombstones = "Read 100 live rows and 5000 tombstone cells for query SELECT * FROM ks.t";
+    node.faults().add(Fault::warning(tombstones).matching(SCAN).at_page(1).once());
+    let pages: Vec<_> = session.stream(SCAN, ()).page_size(100).pages().map(Result::unwrap).collect().await;
+    let warnings: Vec<&[String]> = pages.iter().map(|p| p.warnings()).collect();
+    assert_eq!(warnings, [&[][..], &[tombstones.to_string()][..], &[][..], &[][..]]);
+}
