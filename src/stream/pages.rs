@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -405,5 +405,11 @@ impl Stream for PageStream {
                 }
             }
         }
+    }
+}
+
+impl FusedStream for PageStream {
+    fn is_terminated(&self) -> bool {
+        self.is_finished()
     }
 }

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 
 use super::config::{StreamConfig, config_setters};
 use super::page::{Page, Progress};
@@ -176,4 +176,19 @@ impl<T: DeserializeOwnedRow> Stream for RowStream<T> {
             }
         }
     }
+}
+
+impl<T: DeserializeOwnedRow> FusedStream for RowStream<T> {
+    fn is_terminated(&self) -> bool {
+        self.is_finished()
+    }
+}
+
+/// Streams move between tasks and need no pinning.
+fn _assert_send_unpin() {
+    fn is<T: Send + Unpin + 'static>() {}
+    is::<RowStream<Row>>();
+    is::<RowStream<(i32, String)>>();
+    is::<PageStream>();
+    is::<super::Page>();
 }
