@@ -22,14 +22,10 @@ use super::DEFAULT_MAX_ENVELOPE_LEN;
 use super::compression::{compress_body, decompress_body};
 use super::error::{DecodeError, EncodeError};
 use super::header::{Direction, Envelope, EnvelopeHeader, Flags, HEADER_LEN, Opcode, Version};
-use super::segment::{SegmentReader, encode_envelopes};
+use super::segment::{MAX_RESERVE_AHEAD, SegmentReader, encode_envelopes};
 
 /// Largest body an envelope's signed 4-byte length can describe.
 const MAX_WIRE_BODY: usize = i32::MAX as usize;
-
-/// The most the decoder reserves ahead of a body that has not arrived yet. A peer can
-/// claim any length up to the limit; memory should follow the bytes it actually sends.
-const MAX_RESERVE_AHEAD: usize = 64 * 1024;
 
 /// A scratch buffer larger than this is dropped after use rather than kept.
 const MAX_KEPT_SCRATCH: usize = 1024 * 1024;
@@ -748,7 +744,7 @@ mod tests {
         // Negative length.
         let mut src = BytesMut::from(&[0x84, 0, 0, 1, 0x08, 0xff, 0xff, 0xff, 0xf0][..]);
         assert!(matches!(codec.decode_envelope(&mut src), Err(DecodeError::InvalidLength { .. })));
-        // Within the limit, but the body has not arrived: reserve only a little ahead.
+        // Within the limit, but the body has not arrived: reserve at most MAX_RESERVE_AHEAD.
         let mut src = BytesMut::from(&[0x84, 0, 0, 1, 0x08, 0x0f, 0xff, 0xff, 0xff][..]);
         assert_eq!(codec.decode_envelope(&mut src), Ok(None));
         assert!(src.capacity() <= 2 * (HEADER_LEN + MAX_RESERVE_AHEAD), "{}", src.capacity());

@@ -36,9 +36,13 @@ pub const TRAILER_LEN: usize = 4;
 /// Mask of one 17-bit length field.
 const LEN_MASK: u64 = 0x1_FFFF;
 
-/// How much of a split envelope's announced length is reserved as soon as its header
-/// arrives (the rest grows with the data).
-const MAX_RESERVE_SPLIT: usize = 8 << 20;
+/// The most a decoder reserves ahead of an envelope body that has not arrived yet, as
+/// soon as its header announces the length: a page of the usual sizes lands in one
+/// allocation, with no copy per doubling (and a received page then pins an allocation
+/// of its own size, not twice it). A peer can announce any length up to the limit, so
+/// this also caps what a hostile header costs before its bytes arrive; beyond it the
+/// buffer grows with the data.
+pub(crate) const MAX_RESERVE_AHEAD: usize = 8 << 20;
 
 /// The header length for a connection with (`true`) or without LZ4.
 pub const fn header_len(compressed: bool) -> usize {
@@ -453,9 +457,8 @@ impl SegmentReader {
                 };
                 let target = envelope_total_len(header, 0, self.max_envelope_len)?;
                 self.partial_len = Some(target);
-                // One allocation for the whole envelope instead of a copy per doubling;
-                // capped, so a hostile length costs at most the cap before data arrives.
-                self.partial.reserve(target.saturating_sub(self.partial.len()).min(MAX_RESERVE_SPLIT));
+                // One allocation for the whole envelope (see MAX_RESERVE_AHEAD).
+                self.partial.reserve(target.saturating_sub(self.partial.len()).min(MAX_RESERVE_AHEAD));
                 target
             }
         };

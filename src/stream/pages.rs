@@ -27,6 +27,7 @@ use crate::protocol::Values;
 use crate::session::{Error, Session};
 
 type FetchFuture = Pin<Box<dyn Future<Output = Result<Fetched, Error>> + Send>>;
+type Yield = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Aborts the read-ahead task when the stream goes.
 #[derive(Debug)]
@@ -49,10 +50,12 @@ enum State {
     },
     /// Between pages with `prefetch == 0`.
     Idle,
-    /// Pages come from the read-ahead task.
+    /// Pages come from the read-ahead task. `handoff` is a page taken from the channel
+    /// and held for one yield to the scheduler (see `poll_next`).
     Producing {
         rx: mpsc::Receiver<Item>,
         _task: AbortOnDrop,
+        handoff: Option<(Fetched, Bytes, Yield)>,
     },
     Done,
 }
@@ -238,7 +241,7 @@ impl PageStream {
                     alive: Alive::new(self.session.stream_gauges().clone()),
                 };
                 let task = tokio::spawn(producer.run());
-                self.state = State::Producing { rx, _task: AbortOnDrop(task) };
+                self.state = State::Producing { rx, _task: AbortOnDrop(task), handoff: None };
             }
             _ => self.state = State::Idle,
         }
@@ -386,21 +389,43 @@ impl Stream for PageStream {
                         this.state = State::Done;
                         return Poll::Ready(Some(Err(e)));
                     }
-                    let State::Producing { rx, .. } = &mut this.state else { continue };
-                    match ready!(rx.poll_recv(cx)) {
-                        Some(Ok(buffered)) => {
-                            let (f, state_before) = buffered.take();
-                            let page = this.deliver(f, Some(state_before));
-                            this.after_page(false);
-                            if let Some(page) = page {
-                                return Poll::Ready(Some(Ok(page)));
+                    let State::Producing { rx, handoff, .. } = &mut this.state else { continue };
+                    let (f, state_before) = match handoff {
+                        Some((_, _, yielded)) => {
+                            ready!(yielded.as_mut().poll(cx));
+                            match handoff.take() {
+                                Some((f, state_before, _)) => (f, state_before),
+                                None => continue,
                             }
                         }
-                        Some(Err(e)) => {
-                            this.state = State::Done;
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                        None => this.state = State::Done,
+                        None => match ready!(rx.poll_recv(cx)) {
+                            Some(Ok(buffered)) => {
+                                let (f, state_before) = buffered.take();
+                                // Taking the page freed a slot. Let the read-ahead task (and
+                                // the connection's) send the next request before the
+                                // consumer spends its time on this page: on one thread they
+                                // would otherwise run only when the consumer next waits,
+                                // and the server would sit idle meanwhile.
+                                if f.paging_state.is_some() {
+                                    *handoff = Some((f, state_before, Box::pin(tokio::task::yield_now())));
+                                    continue;
+                                }
+                                (f, state_before)
+                            }
+                            Some(Err(e)) => {
+                                this.state = State::Done;
+                                return Poll::Ready(Some(Err(e)));
+                            }
+                            None => {
+                                this.state = State::Done;
+                                continue;
+                            }
+                        },
+                    };
+                    let page = this.deliver(f, Some(state_before));
+                    this.after_page(false);
+                    if let Some(page) = page {
+                        return Poll::Ready(Some(Ok(page)));
                     }
                 }
             }
