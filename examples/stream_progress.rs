@@ -30,8 +30,8 @@ const PRINT_EVERY_PAGES: u64 = 5;
 /// The consumer prints `progress()` every this many rows.
 const PRINT_EVERY_ROWS: u64 = 10_000;
 
-/// What the `on_page` callback counts. It runs in the consumer's task, but must be
-/// `Send + Sync + 'static`, so it shares its totals through atomics.
+/// What the `on_page` callback counts. The callback is `'static` (the stream owns it),
+/// so it shares its totals with the loop that checks them through an `Arc`.
 #[derive(Debug, Default)]
 struct PageTotals {
     pages: AtomicU64,
@@ -47,7 +47,7 @@ impl PageTotals {
         self.bytes.fetch_add(info.bytes as u64, Ordering::Relaxed);
         self.latency_us.fetch_add(info.latency.as_micros() as u64, Ordering::Relaxed);
         // The last page has no paging state: print it too.
-        if info.number.is_multiple_of(PRINT_EVERY_PAGES) || info.paging_state.is_none() {
+        if info.number.is_multiple_of(PRINT_EVERY_PAGES) || info.is_last() {
             println!(
                 "  page {:>3}: {:>5} rows, {:>7} bytes, {:>8.2?} from {}{}{}",
                 info.number,
@@ -56,7 +56,7 @@ impl PageTotals {
                 info.latency,
                 info.node,
                 if info.retries > 0 { format!(", after {} retries", info.retries) } else { String::new() },
-                match (info.paging_state.is_none(), info.rows) {
+                match (info.is_last(), info.rows) {
                     // Servers page blindly: rows ending on a page boundary are followed by
                     // an empty page that says there is nothing more.
                     (true, 0) => " (last, empty: the rows ended on a page boundary)",

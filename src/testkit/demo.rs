@@ -16,7 +16,13 @@
 //! let node = TestNode::builder().start().await?;
 //! let session = Session::builder().contact_point(node.addr().to_string()).build().await?;
 //! demo::load(&session, 10_000, 100, 256, |_| {}).await?;
-//! let mut rows = session.stream(demo::SELECT, ()).typed::<(i32, i32, &[u8])>();
+//! let mut pages = session.stream(demo::SELECT, ()).pages();
+//! while let Some(page) = pages.next().await {
+//!     for row in page?.rows::<(i32, i32, &[u8])>()? {
+//!         let (pk, ck, v) = row?;
+//!         demo::check_row(pk, ck, v)?;
+//!     }
+//! }
 //! # Ok(()) }
 //! ```
 

@@ -37,11 +37,14 @@ fn envelope_length_at_i32_max_is_refused_before_allocating() {
 }
 
 #[test]
-fn envelope_length_below_the_limit_reserves_only_a_little_ahead() {
+fn envelope_length_below_the_limit_reserves_at_most_8_mib_ahead() {
+    // A claimed 200 MiB body (within the 256 MiB limit) gets at most the 8 MiB the
+    // decoder reserves ahead so that ordinary pages land in one allocation; the rest
+    // would grow with bytes that really arrive.
     let mut codec = CqlCodec::new(Role::Client);
     let mut buf = BytesMut::from(&header(0x84, 0x08, 200 << 20)[..]);
     assert!(codec.decode(&mut buf).unwrap().is_none());
-    assert!(buf.capacity() < 1 << 20, "reserved {} bytes for data that has not arrived", buf.capacity());
+    assert!(buf.capacity() <= (8 << 20) + 64, "reserved {} bytes for data that has not arrived", buf.capacity());
 }
 
 #[test]
