@@ -125,7 +125,7 @@ impl Fetcher {
             // The connection's request timeout covers the wait for a stream id and the
             // reply; connecting has the session's connect timeout.
             options.timeout = self.timeout(configured)?;
-            let (conn, result) = match self.session.connection_avoiding(failed.as_ref()).await {
+            let (conn, error) = match self.session.connection_avoiding(failed.as_ref()).await {
                 Ok(conn) => {
                     let started = Instant::now();
                     let result = match &self.statement {
@@ -143,7 +143,6 @@ impl Fetcher {
                 }
                 Err(e) => (None, e),
             };
-            let error = result;
             if let Some((at, within)) = self.deadline
                 && Instant::now() >= at
             {

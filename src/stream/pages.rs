@@ -305,26 +305,21 @@ impl Page {
     /// The resume position once `consumed` of this page's rows have been consumed.
     pub(crate) fn position_after(&self, consumed: usize, statement: u64) -> ResumePoint {
         let done_with_page = consumed >= self.len() && !self.truncated;
-        match (&self.info.paging_state, done_with_page) {
-            (Some(next), true) => ResumePoint {
+        match &self.info.paging_state {
+            // Every row of a page with a successor read: point at the successor.
+            Some(next) if done_with_page => ResumePoint {
                 paging_state: Some(next.clone()),
                 rows_consumed: 0,
                 page: self.info.number + 1,
                 finished: false,
                 statement,
             },
-            (None, true) => ResumePoint {
+            // Inside this page, or at the end of the last one.
+            _ => ResumePoint {
                 paging_state: self.state_before.clone(),
                 rows_consumed: (self.skipped + consumed) as u64,
                 page: self.info.number,
-                finished: true,
-                statement,
-            },
-            (_, false) => ResumePoint {
-                paging_state: self.state_before.clone(),
-                rows_consumed: (self.skipped + consumed) as u64,
-                page: self.info.number,
-                finished: false,
+                finished: done_with_page,
                 statement,
             },
         }
