@@ -80,6 +80,7 @@ impl Task {
         let mut last_activity = Instant::now();
         let mut heartbeat_sent: Option<(i16, Instant)> = None;
         let mut input_open = true;
+        let mut coalesced = false;
 
         let failure: ConnectionError = loop {
             // Give ids to waiting requests and encode them as one batch.
@@ -109,6 +110,22 @@ impl Task {
                 batch.clear();
             }
             shared.in_flight.store(in_flight.len(), std::sync::atomic::Ordering::Relaxed);
+            // Write coalescing: before writing what was just encoded, step aside once so
+            // that every task already runnable (typically the requesters woken by the
+            // last read) can queue its next request, and they all leave in one write.
+            // Without it, a requester's wake-up runs this task at once and each request
+            // costs a write syscall of its own (and a read on the server).
+            if !write_buf.is_empty() && !coalesced && input_open {
+                coalesced = true;
+                tokio::task::yield_now().await;
+                while waiting.len() < 4096 {
+                    match rx.try_recv() {
+                        Ok(c) => waiting.push_back(c),
+                        Err(_) => break,
+                    }
+                }
+                continue;
+            }
             if !input_open && in_flight.is_empty() && waiting.is_empty() && write_buf.is_empty() {
                 break ConnectionError::Closed;
             }
@@ -179,6 +196,7 @@ impl Task {
                     if let Err(e) = written {
                         break e.into();
                     }
+                    coalesced = false;
                     last_activity = Instant::now();
                 }
                 _ = sleep_until(heartbeat_due) => {
