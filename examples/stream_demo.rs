@@ -53,7 +53,7 @@ usage: stream_demo [--contact-point HOST:PORT] [--load] [--rows N] [--value-byte
   --rows N                   rows to load (default 1000000)
   --value-bytes B            size of each row's blob, at least 8 (default 100)
   --page-size N              rows per page (default 5000)
-  --prefetch N               pages fetched ahead of the consumer, 0 = on demand (default 1)
+  --prefetch N               pages fetched ahead of the consumer, 0 = on demand (default 2)
   --protocol 4|5             pin the protocol version (default: negotiate the highest)
   --compression lz4|none     compress frames (default lz4)
   --json                     no progress bars; print the summary as one JSON line
@@ -82,7 +82,7 @@ impl Default for Args {
             rows: 1_000_000,
             value_bytes: 100,
             page_size: 5000,
-            prefetch: 1,
+            prefetch: cqlstream::stream::DEFAULT_PREFETCH,
             protocol: None,
             compression: Compression::Lz4,
             json: false,

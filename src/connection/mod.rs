@@ -157,20 +157,23 @@ impl Connection {
     /// envelope undecoded.
     pub async fn send_envelope(&self, envelope: Envelope, timeout: Option<Duration>) -> Result<Envelope, RequestError> {
         let timeout = timeout.unwrap_or(self.inner.request_timeout);
-        let deadline = tokio::time::Instant::now() + timeout;
-        // Waiting for a free stream id counts against the request's timeout.
-        let permit = match tokio::time::timeout_at(deadline, self.inner.permits.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(_)) => return Err(self.closed_error().into()),
-            Err(_) => return Err(RequestError::Timeout(timeout)),
+        // One timer for the whole request: waiting for a free stream id counts against
+        // its timeout too.
+        let exchange = async {
+            let Ok(permit) = self.inner.permits.clone().acquire_owned().await else {
+                return Err(self.closed_error());
+            };
+            let (reply, rx) = oneshot::channel();
+            if self.inner.tx.send(Command::Send { envelope, reply, permit }).is_err() {
+                return Err(self.closed_error());
+            }
+            match rx.await {
+                Ok(result) => result,
+                Err(_) => Err(self.closed_error()),
+            }
         };
-        let (reply, rx) = oneshot::channel();
-        if self.inner.tx.send(Command::Send { envelope, reply, permit }).is_err() {
-            return Err(self.closed_error().into());
-        }
-        match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(result)) => Ok(result?),
-            Ok(Err(_)) => Err(self.closed_error().into()),
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => Ok(result?),
             Err(_) => Err(RequestError::Timeout(timeout)),
         }
     }

@@ -76,14 +76,20 @@ fn encode_envelope(
     Ok(())
 }
 
-/// Splits an encoded envelope into header and body.
-fn split_envelope(mut encoded: BytesMut) -> Envelope {
-    let body = encoded.split_off(HEADER_LEN).freeze();
-    let mut h = [0u8; HEADER_LEN];
-    h.copy_from_slice(&encoded[..HEADER_LEN]);
-    // The header was just written by us, so it parses.
-    let header = EnvelopeHeader::decode(&h).expect("freshly encoded header");
-    Envelope { header, body }
+/// An envelope whose body `write_body` produces, written into one buffer of `capacity`
+/// bytes when the guess is right (it grows otherwise).
+fn body_envelope(
+    mut header: EnvelopeHeader,
+    capacity: usize,
+    write_body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+) -> Result<Envelope, EncodeError> {
+    let mut body = BytesMut::with_capacity(capacity);
+    write_body(&mut body)?;
+    if body.len() > i32::MAX as usize {
+        return Err(EncodeError::TooLong { what: "envelope body", len: body.len(), max: i32::MAX as usize });
+    }
+    header.length = body.len() as u32;
+    Ok(Envelope { header, body: body.freeze() })
 }
 
 fn check_direction(header: &EnvelopeHeader, expected: Direction) -> Result<(), DecodeError> {
@@ -120,19 +126,21 @@ impl RequestMessage {
     /// Appends the envelope (header and uncompressed body) for `version`.
     pub fn encode(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
         v4_only(&self.custom_payload, "custom payload", version)?;
-        encode_envelope(buf, self.header(version), |buf| {
-            if let Some(p) = &self.custom_payload {
-                wire::put_bytes_map(buf, p, "custom payload")?;
-            }
-            self.request.encode_body(version, buf)
-        })
+        encode_envelope(buf, self.header(version), |buf| self.encode_body(version, buf))
     }
 
-    /// The envelope for `version`, ready for the codec.
+    fn encode_body(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        if let Some(p) = &self.custom_payload {
+            wire::put_bytes_map(buf, p, "custom payload")?;
+        }
+        self.request.encode_body(version, buf)
+    }
+
+    /// The envelope for `version`, ready for the codec (the body in one allocation).
     pub fn to_envelope(&self, version: Version) -> Result<Envelope, EncodeError> {
-        let mut buf = BytesMut::new();
-        self.encode(version, &mut buf)?;
-        Ok(split_envelope(buf))
+        v4_only(&self.custom_payload, "custom payload", version)?;
+        let payload = self.custom_payload.as_ref().map_or(0, |_| 256);
+        body_envelope(self.header(version), self.request.size_hint() + payload, |buf| self.encode_body(version, buf))
     }
 
     /// Decodes a request envelope (the server side).
@@ -181,25 +189,27 @@ impl ResponseMessage {
     pub fn encode(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
         v4_only(&self.warnings, "warnings", version)?;
         v4_only(&self.custom_payload, "custom payload", version)?;
-        encode_envelope(buf, self.header(version), |buf| {
-            if let Some(id) = &self.tracing_id {
-                wire::put_uuid(buf, id);
-            }
-            if let Some(w) = &self.warnings {
-                wire::put_string_list(buf, w, "warnings")?;
-            }
-            if let Some(p) = &self.custom_payload {
-                wire::put_bytes_map(buf, p, "custom payload")?;
-            }
-            self.response.encode_body(version, buf)
-        })
+        encode_envelope(buf, self.header(version), |buf| self.encode_body(version, buf))
+    }
+
+    fn encode_body(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        if let Some(id) = &self.tracing_id {
+            wire::put_uuid(buf, id);
+        }
+        if let Some(w) = &self.warnings {
+            wire::put_string_list(buf, w, "warnings")?;
+        }
+        if let Some(p) = &self.custom_payload {
+            wire::put_bytes_map(buf, p, "custom payload")?;
+        }
+        self.response.encode_body(version, buf)
     }
 
     /// The envelope for `version`, ready for the codec.
     pub fn to_envelope(&self, version: Version) -> Result<Envelope, EncodeError> {
-        let mut buf = BytesMut::new();
-        self.encode(version, &mut buf)?;
-        Ok(split_envelope(buf))
+        v4_only(&self.warnings, "warnings", version)?;
+        v4_only(&self.custom_payload, "custom payload", version)?;
+        body_envelope(self.header(version), self.response.size_hint(), |buf| self.encode_body(version, buf))
     }
 
     /// Decodes a response envelope (the client side).

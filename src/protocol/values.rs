@@ -161,6 +161,23 @@ impl ValuesWriter {
         ValuesWriter { named: true, ..Default::default() }
     }
 
+    /// A writer whose buffer starts with room for `capacity` bytes.
+    pub(crate) fn with_capacity(named: bool, capacity: usize) -> Self {
+        ValuesWriter { buf: BytesMut::with_capacity(capacity), count: 0, named }
+    }
+
+    /// The list's buffer, for a caller that writes one entry (the name of a named
+    /// value, then the `[value]`) in place and then calls [`ValuesWriter::counted`].
+    /// The caller is responsible for the entry being well formed.
+    pub(crate) fn buf_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// Counts an entry written through [`ValuesWriter::buf_mut`].
+    pub(crate) fn counted(&mut self) -> Result<(), EncodeError> {
+        self.bump()
+    }
+
     fn bump(&mut self) -> Result<(), EncodeError> {
         self.count =
             self.count.checked_add(1).ok_or(EncodeError::TooLong { what: "bound values", len: 65536, max: 65535 })?;

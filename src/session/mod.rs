@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::OnceCell;
 
 use self::statement::{PreparedMetadata, parameters};
-use crate::connection::{Connection, ConnectionConfig};
+use crate::connection::{Connection, ConnectionConfig, RequestError};
 use crate::protocol::request::{self, BatchStatement, BatchStatementKind, Execute, Prepare, Query};
 use crate::protocol::response::{ErrorKind, ResultBody};
 use crate::protocol::{Compression, Consistency, Request, RequestMessage, Response, ResponseMessage, Values, Version};
@@ -419,7 +419,7 @@ impl Session {
         values: Values,
         options: &StatementOptions,
     ) -> Result<QueryResult, Error> {
-        let reply = self.send_execute(conn, prepared, values.clone(), options).await?;
+        let (reply, values) = self.send_execute(conn, prepared, values, options).await?;
         if let Response::Error(e) = &reply.response
             && matches!(e.kind, ErrorKind::Unprepared { .. })
         {
@@ -429,19 +429,21 @@ impl Session {
             p.id = fresh.id;
             *p.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
                 fresh.metadata.lock().unwrap_or_else(|e| e.into_inner()).clone_state();
-            let reply = self.send_execute(conn, &p, values, options).await?;
+            let (reply, _) = self.send_execute(conn, &p, values, options).await?;
             return into_result(reply, Some(&p));
         }
         into_result(reply, Some(prepared))
     }
 
+    /// Sends EXECUTE and returns the reply with the values given back (they are moved
+    /// into the request and out again, not copied, for the rare re-prepare).
     async fn send_execute(
         &self,
         conn: &Connection,
         p: &PreparedStatement,
         values: Values,
         options: &StatementOptions,
-    ) -> Result<ResponseMessage, Error> {
+    ) -> Result<(ResponseMessage, Values), Error> {
         let (result_metadata_id, has_columns) = {
             let m = p.metadata.lock().unwrap_or_else(|e| e.into_inner());
             (m.result_metadata_id.clone(), m.result_columns.is_some())
@@ -459,7 +461,15 @@ impl Session {
             },
             params,
         };
-        self.send(conn, Request::Execute(exec), options).await
+        let mut msg = RequestMessage::new(0, Request::Execute(exec));
+        msg.tracing = options.tracing;
+        let envelope = msg.to_envelope(conn.version()).map_err(RequestError::from)?;
+        let values = match msg.request {
+            Request::Execute(exec) => exec.params.values,
+            _ => Values::empty(),
+        };
+        let reply = conn.send_envelope(envelope, options.timeout).await?;
+        Ok((ResponseMessage::from_envelope(&reply).map_err(RequestError::from)?, values))
     }
 
     /// Runs a batch.

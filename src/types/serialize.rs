@@ -35,7 +35,7 @@ use uuid::Uuid;
 use super::error::SerializeError;
 use crate::protocol::column_type::{ColumnType, UdtType};
 use crate::protocol::response::ColumnSpec;
-use crate::protocol::values::{Value, Values, ValuesWriter};
+use crate::protocol::values::{Values, ValuesWriter};
 use crate::protocol::wire::{put_unsigned_vint, put_vint};
 use crate::value::{
     CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint, MAX_VALUE_DEPTH, ValueError,
@@ -183,6 +183,14 @@ fn written_value(out: &[u8], at: usize) -> Option<i32> {
         n if n >= 0 && n as usize == body => Some(len),
         _ => None,
     }
+}
+
+/// Writes a value's name as a `[string]`, refusing one over 65,535 bytes.
+fn put_string_checked(out: &mut BytesMut, name: &str) -> Result<(), SerializeError> {
+    let len = u16::try_from(name.len()).map_err(|_| too_large("value name length", name.len(), u16::MAX as usize))?;
+    out.put_u16(len);
+    out.put_slice(name.as_bytes());
+    Ok(())
 }
 
 /// Writes a collection element: a `[value]` that must be neither null nor unset.
@@ -914,13 +922,13 @@ pub trait SerializeRow {
 #[derive(Debug, Default)]
 pub struct RowWriter {
     values: Option<ValuesWriter>,
-    /// One value at a time is written here, then copied into `values`.
-    // TODO: write straight into the `ValuesWriter` once it can take a value written in
-    // place (saves one copy of each value).
-    scratch: BytesMut,
     count: usize,
     named: bool,
 }
+
+/// Room the first value reserves in a row's buffer: enough for a few small values, or
+/// a key and a 100-byte blob, without regrowing.
+const FIRST_RESERVE: usize = 128;
 
 impl RowWriter {
     /// An empty list.
@@ -947,21 +955,13 @@ impl RowWriter {
     /// name the marker and its position; on error nothing is appended.
     pub fn push<V: SerializeValue + ?Sized>(&mut self, column: &ColumnSpec, value: &V) -> Result<(), SerializeError> {
         let index = self.count;
-        self.scratch.clear();
-        value
-            .serialize(&column.typ, &mut self.scratch)
-            .and_then(|()| self.append::<V>(None))
-            .map_err(|e| e.in_column(index, &column.name))
+        self.append::<V>(None, |out| value.serialize(&column.typ, out)).map_err(|e| e.in_column(index, &column.name))
     }
 
     /// Appends a positional value as its natural type (no metadata).
     pub fn push_untyped<V: SerializeValue + ?Sized>(&mut self, value: &V) -> Result<(), SerializeError> {
         let index = self.count;
-        self.scratch.clear();
-        value
-            .serialize_untyped(&mut self.scratch)
-            .and_then(|()| self.append::<V>(None))
-            .map_err(|e| e.in_column(index, ""))
+        self.append::<V>(None, |out| value.serialize_untyped(out)).map_err(|e| e.in_column(index, ""))
     }
 
     /// Appends a named value as its natural type (no metadata; the server matches the
@@ -972,40 +972,45 @@ impl RowWriter {
         value: &V,
     ) -> Result<(), SerializeError> {
         let index = self.count;
-        self.scratch.clear();
-        value
-            .serialize_untyped(&mut self.scratch)
-            .and_then(|()| self.append::<V>(Some(name)))
-            .map_err(|e| e.in_column(index, name))
+        self.append::<V>(Some(name), |out| value.serialize_untyped(out)).map_err(|e| e.in_column(index, name))
     }
 
-    /// Moves the value in `scratch` into the list, after checking it is one `[value]`.
-    fn append<V: ?Sized>(&mut self, name: Option<&str>) -> Result<(), SerializeError> {
+    /// Appends `name` (for a named list) and the `[value]` that `write` puts straight
+    /// into the list's buffer, then checks it wrote exactly one well-formed value. On
+    /// any error the buffer is cut back, so nothing of the failed value stays.
+    fn append<V: ?Sized>(
+        &mut self,
+        name: Option<&str>,
+        write: impl FnOnce(&mut BytesMut) -> Result<(), SerializeError>,
+    ) -> Result<(), SerializeError> {
         if self.count >= MAX_VALUES {
             return Err(too_large("bound values", self.count + 1, MAX_VALUES));
         }
-        let Some(header) = written_value(&self.scratch, 0) else {
-            return Err(SerializeError::Malformed { rust_type: type_name::<V>() });
-        };
         let named = name.is_some();
         if self.values.is_some() && self.named != named {
             return Err(SerializeError::MixedNamedAndPositional);
         }
         self.named = named;
-        let w =
-            self.values.get_or_insert_with(|| if named { ValuesWriter::named() } else { ValuesWriter::positional() });
-        let value = || match header {
-            NULL => Value::Null,
-            UNSET => Value::NotSet,
-            _ => Value::Bytes(Bytes::copy_from_slice(&self.scratch[4..])),
-        };
-        let pushed = match name {
-            None if header >= 0 => w.push_bytes(Some(&self.scratch[4..])),
-            None => w.push(&value()),
-            Some(n) => w.push_named(n, &value()),
-        };
-        // The count and lengths were checked above; only a name over 65535 bytes is left.
-        pushed.map_err(|_| too_large("value name length", name.map_or(0, str::len), u16::MAX as usize))?;
+        let w = self.values.get_or_insert_with(|| ValuesWriter::with_capacity(named, FIRST_RESERVE));
+        let out = w.buf_mut();
+        let start = out.len();
+        let written = (|| {
+            if let Some(n) = name {
+                put_string_checked(out, n)?;
+            }
+            let at = out.len();
+            write(out)?;
+            match written_value(out, at) {
+                Some(_) => Ok(()),
+                None => Err(SerializeError::Malformed { rust_type: type_name::<V>() }),
+            }
+        })();
+        if let Err(e) = written {
+            out.truncate(start);
+            return Err(e);
+        }
+        // Cannot fail: the count was checked against the same limit above.
+        w.counted().map_err(|_| too_large("bound values", self.count + 1, MAX_VALUES))?;
         self.count += 1;
         Ok(())
     }

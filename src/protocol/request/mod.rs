@@ -83,6 +83,32 @@ impl Request {
         }
     }
 
+    /// About how many bytes the body encodes to (a little over, for the usual cases), so
+    /// that it is written into one allocation.
+    pub(crate) fn size_hint(&self) -> usize {
+        const FIXED: usize = 48;
+        FIXED
+            + match self {
+                Request::Query(q) => q.query.len() + q.params.size_hint(),
+                Request::Prepare(p) => p.query.len() + p.keyspace.as_ref().map_or(0, String::len),
+                Request::Execute(e) => {
+                    e.id.len() + e.result_metadata_id.as_ref().map_or(0, |id| id.len()) + e.params.size_hint()
+                }
+                Request::Batch(b) => b
+                    .statements
+                    .iter()
+                    .map(|s| {
+                        let kind = match &s.kind {
+                            BatchStatementKind::Query(q) => q.len(),
+                            BatchStatementKind::Prepared(id) => id.len(),
+                        };
+                        8 + kind + s.values.raw().len()
+                    })
+                    .sum(),
+                Request::Startup(_) | Request::AuthResponse(_) | Request::Options(_) | Request::Register(_) => 0,
+            }
+    }
+
     /// Reads the body of a request with this opcode.
     pub fn decode_body(opcode: Opcode, version: Version, r: &mut Reader<'_>) -> Result<Request, DecodeError> {
         Ok(match opcode {

@@ -74,6 +74,13 @@ impl QueryParameters {
         QueryParameters { consistency, ..Default::default() }
     }
 
+    /// About how many bytes these parameters encode to (see `Request::size_hint`).
+    pub(crate) fn size_hint(&self) -> usize {
+        24 + self.values.raw().len()
+            + self.paging_state.as_ref().map_or(0, |p| p.len())
+            + self.keyspace.as_ref().map_or(0, String::len)
+    }
+
     /// With bound values.
     pub fn with_values(mut self, values: Values) -> Self {
         self.values = values;

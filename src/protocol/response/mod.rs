@@ -80,7 +80,16 @@ impl Response {
         }
     }
 
-    /// Appends the body for `version`.
+    /// About how many bytes the body encodes to: a start for its buffer, exact enough for
+    /// rows (the bulk of any response) that a page is written without regrowing.
+    pub(crate) fn size_hint(&self) -> usize {
+        match self {
+            Response::Result(ResultBody::Rows(rows)) => 512 + rows.content().len(),
+            _ => 256,
+        }
+    }
+
+    /// Appends the body (no header) for `version`.
     pub fn encode_body(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
         match self {
             Response::Error(m) => m.encode(version, buf),

@@ -443,10 +443,16 @@ pub(crate) fn run(
         return finish(specs, Bytes::new(), 0, Some(next));
     }
 
-    let wildcard = matches!(s.projection, Projection::Wildcard) && !t.has_statics;
+    // A stored row is every column's cell in schema order: when that is what the
+    // projection asks for, a row is served by copying it whole.
+    let whole_rows = !t.has_statics
+        && (matches!(s.projection, Projection::Wildcard)
+            || (outs.len() == t.columns.len()
+                && outs.iter().enumerate().all(|(i, o)| matches!(o, Out::Column(c) if *c == i))));
+    let need_cells = !whole_rows || !r.filters.is_empty();
     let mut content = BytesMut::new();
     let mut count = 0usize;
-    let mut last: Option<(PartitionKey, Option<ClusteringKey>, u32)> = None;
+    let mut last: Option<(&PartitionKey, Option<&ClusteringKey>, u32)> = None;
     let mut more = false;
 
     let candidates: Box<dyn Iterator<Item = (&PartitionKey, &Partition)>> = match &r.partitions {
@@ -470,11 +476,16 @@ pub(crate) fn run(
             if per_partition.is_some_and(|p| served >= p) || (s.distinct && served >= 1) {
                 break;
             }
-            let cells = merged_cells(t, part, row);
+            let cells = if need_cells { merged_cells(t, part, row) } else { Vec::new() };
             if !r.row_ok(t, &cells) {
                 continue;
             }
-            if wildcard {
+            if count == 0 {
+                // Room for the page at this row's size, so it is not regrown row by row.
+                let expected = page_size.unwrap_or(1).min(remaining.map_or(usize::MAX, |n| n as usize)).min(10_000);
+                content.reserve(expected.saturating_mul(row.len() + 8));
+            }
+            if whole_rows {
                 content.put_slice(row);
             } else {
                 for o in &outs {
@@ -495,7 +506,7 @@ pub(crate) fn run(
             }
             count += 1;
             served += 1;
-            last = Some((pk.clone(), (!t.clustering.is_empty() && !s.distinct).then(|| ck.clone()), served));
+            last = Some((pk, (!t.clustering.is_empty() && !s.distinct).then_some(ck), served));
             if let Some(rem) = remaining.as_mut() {
                 *rem -= 1;
                 if *rem == 0 {
@@ -516,8 +527,8 @@ pub(crate) fn run(
             remaining,
             in_partition: served,
             token: pk.token,
-            partition: pk.key,
-            clustering: ck.map(|ck| clustering_cells(t, &ck)).transpose()?.unwrap_or_default(),
+            partition: pk.key.clone(),
+            clustering: ck.map(|ck| clustering_cells(t, ck)).transpose()?.unwrap_or_default(),
             before_first: false,
         }),
         _ => None,
