@@ -6,7 +6,7 @@
 //! Encoding requests and decoding replies happen in the callers' tasks; this one only
 //! moves envelopes. It never waits on a caller, so a slow consumer cannot stall it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +35,51 @@ pub(crate) enum Command {
 struct InFlight {
     reply: Option<oneshot::Sender<Result<Envelope, ConnectionError>>>,
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Requests awaiting their reply, indexed by stream id: ids are handed out lowest
+/// first and reused, so they stay dense and a slot per id beats hashing. The table
+/// grows to the highest id used, not to the 32,768 possible.
+struct InFlightTable {
+    slots: Vec<Option<InFlight>>,
+    len: usize,
+}
+
+impl InFlightTable {
+    fn new() -> InFlightTable {
+        InFlightTable { slots: Vec::new(), len: 0 }
+    }
+
+    fn insert(&mut self, id: i16, f: InFlight) {
+        let Ok(i) = usize::try_from(id) else { return };
+        if i >= self.slots.len() {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].replace(f).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn remove(&mut self, id: i16) -> Option<InFlight> {
+        let f = usize::try_from(id).ok().and_then(|i| self.slots.get_mut(i))?.take();
+        if f.is_some() {
+            self.len -= 1;
+        }
+        f
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = InFlight> + '_ {
+        self.len = 0;
+        self.slots.iter_mut().filter_map(Option::take)
+    }
 }
 
 /// State shared between the task and the handles.
@@ -73,7 +118,7 @@ impl Task {
         } = self;
         let (mut rd, mut wr) = socket.into_split();
         let mut ids = StreamIds::new(max_streams);
-        let mut in_flight: HashMap<i16, InFlight> = HashMap::new();
+        let mut in_flight = InFlightTable::new();
         let mut waiting: VecDeque<Command> = VecDeque::new();
         let mut write_buf = BytesMut::with_capacity(64 * 1024);
         let mut batch: Vec<Envelope> = Vec::new();
@@ -99,7 +144,7 @@ impl Task {
                 if let Err(e) = codec.encode_batch(&batch, &mut write_buf) {
                     // Only an envelope over the size limit gets here; fail just those.
                     for env in batch.drain(..) {
-                        if let Some(mut f) = in_flight.remove(&env.header.stream) {
+                        if let Some(mut f) = in_flight.remove(env.header.stream) {
                             ids.free(env.header.stream);
                             if let Some(r) = f.reply.take() {
                                 let _ = r.send(Err(ConnectionError::Unexpected(e.to_string())));
@@ -154,7 +199,7 @@ impl Task {
                                 if heartbeat_sent.is_some_and(|(id, _)| id == stream) {
                                     heartbeat_sent = None;
                                 }
-                                match in_flight.remove(&stream) {
+                                match in_flight.remove(stream) {
                                     Some(mut f) => {
                                         ids.free(stream);
                                         if let Some(r) = f.reply.take() {
@@ -222,7 +267,7 @@ impl Task {
         debug!(error = %failure, in_flight = in_flight.len(), "connection closing");
         *shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure.clone());
         rx.close();
-        for (_, mut f) in in_flight.drain() {
+        for mut f in in_flight.drain() {
             if let Some(r) = f.reply.take() {
                 let _ = r.send(Err(failure.clone()));
             }

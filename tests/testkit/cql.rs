@@ -82,6 +82,41 @@ async fn ddl_writes_and_reads() {
 }
 
 #[tokio::test]
+async fn several_changes_to_one_column_apply_in_order() {
+    let node = TestNode::builder().start().await.unwrap();
+    let mut c = ready(&node, Version::V4).await;
+    ok(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
+    ok(&mut c, "CREATE TABLE ks.m (k int PRIMARY KEY, m map<int, int>, l list<int>)").await;
+    ok(&mut c, "INSERT INTO ks.m (k, m, l) VALUES (1, {0: 0}, [1])").await;
+    ok(&mut c, "UPDATE ks.m SET m[1] = 10, m[2] = 20, l = l + [2], l = l + [3] WHERE k = 1").await;
+    let r = rows(&mut c, "SELECT m, l FROM ks.m WHERE k = 1").await;
+    let row = r.iter().next().unwrap();
+    // map<int, int> {0: 0, 1: 10, 2: 20}: [int n] then n pairs of [bytes] key and value.
+    let mut map = vec![0, 0, 0, 3];
+    for (k, v) in [(0i32, 0i32), (1, 10), (2, 20)] {
+        map.extend_from_slice(&[0, 0, 0, 4]);
+        map.extend_from_slice(&k.to_be_bytes());
+        map.extend_from_slice(&[0, 0, 0, 4]);
+        map.extend_from_slice(&v.to_be_bytes());
+    }
+    assert_eq!(row.cell(0).flatten(), Some(&map[..]), "both map entries set");
+    let mut list = vec![0, 0, 0, 3];
+    for x in [1i32, 2, 3] {
+        list.extend_from_slice(&[0, 0, 0, 4]);
+        list.extend_from_slice(&x.to_be_bytes());
+    }
+    assert_eq!(row.cell(1).flatten(), Some(&list[..]), "both appends, in order");
+    // A plain assignment after a computed one wins, and the reverse builds on it.
+    ok(&mut c, "UPDATE ks.m SET l = l + [4], l = [7] WHERE k = 1").await;
+    ok(&mut c, "UPDATE ks.m SET m = {5: 5}, m[6] = 6 WHERE k = 1").await;
+    let r = rows(&mut c, "SELECT l, m FROM ks.m WHERE k = 1").await;
+    let row = r.iter().next().unwrap();
+    assert_eq!(row.cell(0).flatten(), Some(&[0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7][..]));
+    let m = row.cell(1).flatten().unwrap();
+    assert_eq!(&m[..4], &[0, 0, 0, 2], "{m:?}");
+}
+
+#[tokio::test]
 async fn errors_are_the_ones_cassandra_gives() {
     let node = TestNode::builder().start().await.unwrap();
     let mut c = ready(&node, Version::V4).await;

@@ -5,7 +5,8 @@
 //! comparators, DESC reversed) and the row encoding. It does not evaluate statements.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -14,10 +15,17 @@ use crate::value::CqlValue;
 
 /// A partition's position on the ring: Cassandra orders partitions by token, then by
 /// the serialised key (for token collisions).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct PartitionKey {
     pub(crate) token: i64,
     pub(crate) key: Bytes,
+}
+
+/// By token alone: equal keys have equal tokens, and the token is a hash already.
+impl Hash for PartitionKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_i64(self.token);
+    }
 }
 
 impl PartitionKey {
@@ -25,6 +33,15 @@ impl PartitionKey {
     pub(crate) fn new(components: &[&[u8]]) -> PartitionKey {
         let key = Bytes::from(crate::token::serialize_partition_key(components));
         PartitionKey { token: crate::token::murmur3_token(&key), key }
+    }
+
+    /// The key of a partition whose key columns encoded to `cells`; a single column's
+    /// cell is the key itself, shared rather than copied.
+    pub(crate) fn of_cells(cells: &[Bytes]) -> PartitionKey {
+        match cells {
+            [single] => PartitionKey { token: crate::token::murmur3_token(single), key: single.clone() },
+            _ => PartitionKey::new(&cells.iter().map(|c| &c[..]).collect::<Vec<_>>()),
+        }
     }
 }
 
@@ -70,15 +87,92 @@ pub(crate) struct Partition {
     pub(crate) rows: BTreeMap<ClusteringKey, Bytes>,
 }
 
-/// A table's contents.
+/// A table's contents: the partitions by key for point access (a hash lookup costs a
+/// cache miss or two, where a B-tree of 200,000 keys costs dozens), and their keys in
+/// ring order for scans.
 #[derive(Debug, Default)]
 pub(crate) struct TableData {
-    pub(crate) partitions: BTreeMap<PartitionKey, Partition>,
+    partitions: HashMap<PartitionKey, Partition, BuildTokenHasher>,
+    order: BTreeSet<PartitionKey>,
+}
+
+impl TableData {
+    pub(crate) fn get(&self, key: &PartitionKey) -> Option<&Partition> {
+        self.partitions.get(key)
+    }
+
+    pub(crate) fn get_key_value(&self, key: &PartitionKey) -> Option<(&PartitionKey, &Partition)> {
+        self.partitions.get_key_value(key)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: &PartitionKey) -> Option<&mut Partition> {
+        self.partitions.get_mut(key)
+    }
+
+    /// The partition at `key`, created empty if missing.
+    pub(crate) fn entry(&mut self, key: &PartitionKey) -> &mut Partition {
+        if !self.partitions.contains_key(key) {
+            self.order.insert(key.clone());
+        }
+        self.partitions.entry(key.clone()).or_default()
+    }
+
+    pub(crate) fn remove(&mut self, key: &PartitionKey) {
+        if self.partitions.remove(key).is_some() {
+            self.order.remove(key);
+        }
+    }
+
+    /// Every partition, in ring order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&PartitionKey, &Partition)> {
+        self.order.iter().filter_map(|k| self.partitions.get_key_value(k))
+    }
+
+    /// The partitions from `from` on (inclusive), in ring order.
+    pub(crate) fn range_from(&self, from: &PartitionKey) -> impl Iterator<Item = (&PartitionKey, &Partition)> {
+        self.order.range(from..).filter_map(|k| self.partitions.get_key_value(k))
+    }
+}
+
+/// Hashes a [`PartitionKey`] by its token, which is already a Murmur3 hash of the key:
+/// nothing is gained by hashing it again.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct BuildTokenHasher;
+
+impl BuildHasher for BuildTokenHasher {
+    type Hasher = TokenHasher;
+
+    fn build_hasher(&self) -> TokenHasher {
+        TokenHasher(0)
+    }
+}
+
+/// See [`BuildTokenHasher`]; other writes (there are none for a partition key) are
+/// folded in with FNV-1a so it is still a hasher for any input.
+#[derive(Debug)]
+pub(crate) struct TokenHasher(u64);
+
+impl Hasher for TokenHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.0 ^= i as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Encodes cells as back-to-back `[bytes]` (null = length -1).
-pub(crate) fn encode_row<'a>(cells: impl IntoIterator<Item = Option<&'a [u8]>>) -> Bytes {
-    let mut b = BytesMut::new();
+pub(crate) fn encode_row<'a>(cells: impl IntoIterator<Item = Option<&'a [u8]>, IntoIter: Clone>) -> Bytes {
+    let cells = cells.into_iter();
+    let len = cells.clone().map(|c| 4 + c.map_or(0, <[u8]>::len)).sum();
+    let mut b = BytesMut::with_capacity(len);
     for c in cells {
         match c {
             Some(v) => {

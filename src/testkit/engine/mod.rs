@@ -258,16 +258,23 @@ impl Engine {
                     let (mut body, ev) = self.run(cluster, node, session, &ps.parsed.statement, &binds, &params)?;
                     event = ev;
                     if let ResultBody::Rows(rows) = &mut body {
-                        let current = metadata_id(rows.metadata().columns.as_deref().unwrap_or_default());
-                        match &e.result_metadata_id {
-                            // spec v5 §4.2.5.2: a stale id gets the new metadata and id.
-                            Some(id) if version >= Version::V5 && *id != current => {
+                        // spec v5 §4.2.5.2: a stale id gets the new metadata and id (the id is
+                        // only computed where it is compared: v4 has none).
+                        let stale = match &e.result_metadata_id {
+                            Some(id) if version >= Version::V5 => {
+                                let current = metadata_id(rows.metadata().columns.as_deref().unwrap_or_default());
+                                (*id != current).then_some(current)
+                            }
+                            _ => None,
+                        };
+                        match stale {
+                            Some(current) => {
                                 let mut m = rows.metadata().clone();
                                 m.new_metadata_id = Some(current);
                                 rows.set_metadata(m).map_err(|e| ExecError::server(e.to_string()))?;
                             }
-                            _ if e.params.skip_metadata => skip_metadata(rows),
-                            _ => {}
+                            None if e.params.skip_metadata => skip_metadata(rows),
+                            None => {}
                         }
                     }
                     Ok(body)

@@ -49,8 +49,7 @@ fn make_keys(t: &TableSchema, pk: &[Vec<CqlValue>], ck: &[Vec<CqlValue>]) -> Res
     let mut keys = Vec::new();
     for p in cartesian(pk) {
         let pk_cells = p.iter().zip(&t.partition_key).map(|(v, &c)| encode(t, c, v)).collect::<Result<Vec<_>, _>>()?;
-        let parts: Vec<&[u8]> = pk_cells.iter().map(|b| &b[..]).collect();
-        let partition = PartitionKey::new(&parts);
+        let partition = PartitionKey::of_cells(&pk_cells);
         for c in cartesian(ck) {
             let ck_cells =
                 c.iter().zip(&t.clustering).map(|(v, &col)| encode(t, col, v)).collect::<Result<Vec<_>, _>>()?;
@@ -165,28 +164,42 @@ enum Change {
 
 /// Writes the changes to the row at `key`, creating it if needed.
 fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &Change)]) -> Result<(), ExecError> {
-    let part = data.partitions.entry(key.partition.clone()).or_default();
+    let part = data.entry(&key.partition);
+    // The stored row (a refcount, not a copy): its cells are read in place.
     let existing = part.rows.get(&key.clustering).cloned();
-    let mut cells: Vec<Option<Bytes>> = match &existing {
-        Some(row) => row_cells(row, t.columns.len()).into_iter().map(|c| c.map(Bytes::copy_from_slice)).collect(),
+    let mut cells: Vec<Option<&[u8]>> = match &existing {
+        Some(row) => row_cells(row, t.columns.len()),
         None => vec![None; t.columns.len()],
     };
     for (i, &c) in t.partition_key.iter().enumerate() {
-        cells[c] = Some(key.pk_cells[i].clone());
+        cells[c] = Some(&key.pk_cells[i]);
     }
     for (i, &c) in t.clustering.iter().enumerate() {
-        cells[c] = Some(key.ck_cells[i].clone());
+        cells[c] = Some(&key.ck_cells[i]);
     }
+    // Values computed from the current ones (`SET c = c + ...`), which the cells borrow.
+    let mut computed: Vec<(usize, Option<Bytes>)> = Vec::new();
     let mut row_changed = existing.is_none();
     for (col, change) in changes {
         let is_static = t.columns[*col].kind == ColumnKind::Static;
-        let current = if is_static { part.statics.get(col).cloned() } else { cells[*col].clone() };
         let new = match change {
             Change::Set(v) => v.clone(),
-            Change::Apply(f) => match f(decode(t, *col, current.as_deref()))? {
-                Some(v) if !v.is_empty_collection() => Some(encode(t, *col, &v)?),
-                _ => None,
-            },
+            Change::Apply(f) => {
+                // The latest value: an earlier change of this statement to the same
+                // column (`SET m['a'] = 1, m['b'] = 2`) counts.
+                let current = if is_static {
+                    part.statics.get(col).map(|b| &b[..])
+                } else {
+                    match computed.iter().rev().find(|(c, _)| c == col) {
+                        Some((_, v)) => v.as_deref(),
+                        None => cells[*col],
+                    }
+                };
+                match f(decode(t, *col, current))? {
+                    Some(v) if !v.is_empty_collection() => Some(encode(t, *col, &v)?),
+                    _ => None,
+                }
+            }
         };
         if is_static {
             match new {
@@ -194,18 +207,27 @@ fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &C
                 None => part.statics.remove(col),
             };
         } else {
-            cells[*col] = new;
+            match change {
+                Change::Set(v) => {
+                    computed.retain(|(c, _)| c != col);
+                    cells[*col] = v.as_deref();
+                }
+                Change::Apply(_) => computed.push((*col, new)),
+            }
             row_changed = true;
         }
     }
     // A statement that only touches static columns of a table with clustering columns
     // creates no row.
     if row_changed && (t.clustering.is_empty() || key.ck_cells.len() == t.clustering.len()) {
-        let row = encode_row(cells.iter().map(|c| c.as_deref()));
+        for (col, v) in &computed {
+            cells[*col] = v.as_deref();
+        }
+        let row = encode_row(cells.iter().copied());
         part.rows.insert(key.clustering.clone(), row);
     }
     if part.rows.is_empty() && part.statics.is_empty() {
-        data.partitions.remove(&key.partition);
+        data.remove(&key.partition);
     }
     Ok(())
 }
@@ -223,7 +245,7 @@ impl EmptyCollection for CqlValue {
 }
 
 fn row_exists(data: &TableData, key: &Key) -> Option<Bytes> {
-    data.partitions.get(&key.partition).and_then(|p| p.rows.get(&key.clustering)).cloned()
+    data.get(&key.partition).and_then(|p| p.rows.get(&key.clustering)).cloned()
 }
 
 /// The `[applied]` result of a conditional statement, with the existing row's columns
@@ -287,7 +309,7 @@ pub(crate) fn insert(
     if ins.if_not_exists {
         let key = &keys[0];
         if let Some(row) = row_exists(data, key) {
-            return applied(t, false, Some(&row), data.partitions.get(&key.partition)).map(Some);
+            return applied(t, false, Some(&row), data.get(&key.partition)).map(Some);
         }
         write(t, data, key, &refs)?;
         return applied(t, true, None, None).map(Some);
@@ -609,7 +631,7 @@ pub(crate) fn update(
             }
         };
         if !ok {
-            return applied(t, false, existing.as_deref(), data.partitions.get(&key.partition)).map(Some);
+            return applied(t, false, existing.as_deref(), data.get(&key.partition)).map(Some);
         }
         write(t, data, key, &refs)?;
         return applied(t, true, None, None).map(Some);
@@ -647,7 +669,7 @@ pub(crate) fn delete(
             }
         };
         if !ok {
-            return applied(t, false, existing.as_deref(), data.partitions.get(&key.partition)).map(Some);
+            return applied(t, false, existing.as_deref(), data.get(&key.partition)).map(Some);
         }
     }
     // Every restriction (including clustering ranges) selects the rows to delete.
@@ -656,9 +678,9 @@ pub(crate) fn delete(
     let pk_only = ck.iter().all(Option::is_none) && !other;
     let _ = pk;
     for p in partitions {
-        let Some(part) = data.partitions.get_mut(&p) else { continue };
+        let Some(part) = data.get_mut(&p) else { continue };
         if d.targets.is_empty() && pk_only {
-            data.partitions.remove(&p);
+            data.remove(&p);
             continue;
         }
         let keys: Vec<ClusteringKey> = part
@@ -724,7 +746,7 @@ pub(crate) fn delete(
             }
         }
         if part.rows.is_empty() && part.statics.is_empty() {
-            data.partitions.remove(&p);
+            data.remove(&p);
         }
     }
     if d.condition.is_some() {

@@ -265,8 +265,7 @@ pub(crate) fn restrictions(t: &TableSchema, rels: &[Relation], binds: &Binds<'_>
             combos = next;
         }
         for c in combos {
-            let parts: Vec<&[u8]> = c.iter().map(|b| &b[..]).collect();
-            keys.push(PartitionKey::new(&parts));
+            keys.push(PartitionKey::of_cells(&c));
         }
         keys.sort();
         keys.dedup();
@@ -456,10 +455,10 @@ pub(crate) fn run(
     let mut more = false;
 
     let candidates: Box<dyn Iterator<Item = (&PartitionKey, &Partition)>> = match &r.partitions {
-        Some(keys) => Box::new(keys.iter().filter_map(|k| data.partitions.get_key_value(k))),
+        Some(keys) => Box::new(keys.iter().filter_map(|k| data.get_key_value(k))),
         None => match &resume {
-            Some((pk, _, _)) => Box::new(data.partitions.range(pk.clone()..)),
-            None => Box::new(data.partitions.iter()),
+            Some((pk, _, _)) => Box::new(data.range_from(pk)),
+            None => Box::new(data.iter()),
         },
     };
     'partitions: for (pk, part) in candidates {
@@ -581,8 +580,8 @@ fn count_rows(
 ) -> Result<Rows, ExecError> {
     let mut n: i64 = 0;
     let parts: Box<dyn Iterator<Item = &Partition>> = match &r.partitions {
-        Some(keys) => Box::new(keys.iter().filter_map(|k| data.partitions.get(k))),
-        None => Box::new(data.partitions.iter().filter(|(k, _)| r.token_ok(k.token)).map(|(_, p)| p)),
+        Some(keys) => Box::new(keys.iter().filter_map(|k| data.get(k))),
+        None => Box::new(data.iter().filter(|(k, _)| r.token_ok(k.token)).map(|(_, p)| p)),
     };
     'outer: for part in parts {
         for row in part.rows.values() {

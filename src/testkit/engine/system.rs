@@ -100,7 +100,7 @@ fn fill(t: &TableSchema, rows: GeneratedRows) -> Result<TableData, ExecError> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let ckey = ClusteringKey { values: ck, desc: t.clustering_desc.clone() };
-        data.partitions.entry(pkey).or_default().rows.insert(ckey, encode_row(cells.iter().map(|c| c.as_deref())));
+        data.entry(&pkey).rows.insert(ckey, encode_row(cells.iter().map(|c| c.as_deref())));
     }
     Ok(data)
 }
