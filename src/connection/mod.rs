@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
+use tokio::sync::{Semaphore, TryAcquireError, broadcast, mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::protocol::request::{Query, Register};
@@ -157,24 +157,28 @@ impl Connection {
     /// envelope undecoded.
     pub async fn send_envelope(&self, envelope: Envelope, timeout: Option<Duration>) -> Result<Envelope, RequestError> {
         let timeout = timeout.unwrap_or(self.inner.request_timeout);
-        // One timer for the whole request: waiting for a free stream id counts against
-        // its timeout too.
-        let exchange = async {
-            let Ok(permit) = self.inner.permits.clone().acquire_owned().await else {
-                return Err(self.closed_error());
-            };
-            let (reply, rx) = oneshot::channel();
-            if self.inner.tx.send(Command::Send { envelope, reply, permit }).is_err() {
-                return Err(self.closed_error());
-            }
-            match rx.await {
-                Ok(result) => result,
-                Err(_) => Err(self.closed_error()),
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Waiting for a free stream id counts against the timeout; the usual case, a
+        // permit at hand, needs no timer.
+        let permit = match self.inner.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(TryAcquireError::Closed) => return Err(self.closed_error().into()),
+            Err(TryAcquireError::NoPermits) => {
+                match tokio::time::timeout_at(deadline, self.inner.permits.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    Ok(Err(_)) => return Err(self.closed_error().into()),
+                    Err(_) => return Err(RequestError::Timeout(timeout)),
+                }
             }
         };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(RequestError::Timeout(timeout)),
+        // The connection task answers with the reply, or a timeout at the deadline.
+        let (reply, rx) = oneshot::channel();
+        if self.inner.tx.send(Command::Send { envelope, reply, permit, deadline, timeout }).is_err() {
+            return Err(self.closed_error().into());
+        }
+        match rx.await {
+            Ok(result) => result,
+            Err(_) => Err(self.closed_error().into()),
         }
     }
 

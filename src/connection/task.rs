@@ -3,6 +3,10 @@
 //! stream id, forwards events, sends heartbeats, and when the socket dies fails every
 //! request in flight with the same error.
 //!
+//! It also times requests out: each carries its deadline, and one timer (re-armed only
+//! when the earliest deadline or the heartbeat check moves) sweeps the expired ones, so
+//! a request costs no timer registration of its own.
+//!
 //! Encoding requests and decoding replies happen in the callers' tasks; this one only
 //! moves envelopes. It never waits on a caller, so a slow consumer cannot stall it.
 
@@ -17,7 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, trace};
 
-use super::error::ConnectionError;
+use super::error::{ConnectionError, RequestError};
 use super::stream_ids::StreamIds;
 use crate::protocol::request::Options;
 use crate::protocol::response::Event;
@@ -26,14 +30,28 @@ use crate::protocol::{CqlCodec, Envelope, Request, RequestMessage, Response, Res
 /// Stop taking new requests while this much is waiting to be written.
 const WRITE_HIGH_WATER: usize = 4 << 20;
 
+/// Where a request's reply (or why there is none) goes.
+pub(crate) type ReplyTx = oneshot::Sender<Result<Envelope, RequestError>>;
+
 /// A request for the task.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Send { envelope: Envelope, reply: oneshot::Sender<Result<Envelope, ConnectionError>>, permit: OwnedSemaphorePermit },
+    Send {
+        envelope: Envelope,
+        reply: ReplyTx,
+        permit: OwnedSemaphorePermit,
+        /// When the caller stops waiting, and the timeout it reports then.
+        deadline: Instant,
+        timeout: Duration,
+    },
 }
 
 struct InFlight {
-    reply: Option<oneshot::Sender<Result<Envelope, ConnectionError>>>,
+    /// `None` once the caller has its answer (a timeout) or for the heartbeat: the id
+    /// stays taken until the reply comes.
+    reply: Option<ReplyTx>,
+    deadline: Instant,
+    timeout: Duration,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -79,6 +97,33 @@ impl InFlightTable {
     fn drain(&mut self) -> impl Iterator<Item = InFlight> + '_ {
         self.len = 0;
         self.slots.iter_mut().filter_map(Option::take)
+    }
+
+    /// Answers every request past its deadline with a timeout (its id stays taken until
+    /// the late reply) and returns the earliest deadline still pending.
+    fn expire(&mut self, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for f in self.slots.iter_mut().flatten() {
+            if f.reply.is_none() {
+                continue;
+            }
+            if f.deadline <= now {
+                if let Some(r) = f.reply.take() {
+                    let _ = r.send(Err(RequestError::Timeout(f.timeout)));
+                }
+            } else {
+                next = Some(next.map_or(f.deadline, |n| n.min(f.deadline)));
+            }
+        }
+        next
+    }
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -126,18 +171,33 @@ impl Task {
         let mut heartbeat_sent: Option<(i16, Instant)> = None;
         let mut input_open = true;
         let mut coalesced = false;
+        // One timer for request deadlines and the heartbeat check, armed at `armed_at`.
+        let mut next_expiry: Option<Instant> = None;
+        let mut heartbeat_check = heartbeat.map(|h| last_activity + h);
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed_at: Option<Instant> = None;
 
         let failure: ConnectionError = loop {
             // Give ids to waiting requests and encode them as one batch.
             while let Some(cmd) = waiting.pop_front() {
                 let Some(id) = ids.take() else {
+                    // Out of ids (rare: the permits normally stop callers first): the
+                    // timer must also cover the deadlines of those left waiting.
                     waiting.push_front(cmd);
+                    next_expiry = earliest(next_expiry, expire_waiting(&mut waiting, Instant::now()));
                     break;
                 };
-                let Command::Send { mut envelope, reply, permit } = cmd;
+                let Command::Send { mut envelope, reply, permit, deadline, timeout } = cmd;
+                if reply.is_closed() {
+                    // The caller gave up (dropped, or timed out) before an id was free.
+                    ids.free(id);
+                    continue;
+                }
                 envelope.header.stream = id;
                 trace!(stream = id, opcode = ?envelope.header.opcode, "send");
-                in_flight.insert(id, InFlight { reply: Some(reply), _permit: Some(permit) });
+                in_flight.insert(id, InFlight { reply: Some(reply), deadline, timeout, _permit: Some(permit) });
+                next_expiry = earliest(next_expiry, Some(deadline));
                 batch.push(envelope);
             }
             if !batch.is_empty() {
@@ -147,7 +207,7 @@ impl Task {
                         if let Some(mut f) = in_flight.remove(env.header.stream) {
                             ids.free(env.header.stream);
                             if let Some(r) = f.reply.take() {
-                                let _ = r.send(Err(ConnectionError::Unexpected(e.to_string())));
+                                let _ = r.send(Err(ConnectionError::Unexpected(e.to_string()).into()));
                             }
                         }
                     }
@@ -175,7 +235,12 @@ impl Task {
                 break ConnectionError::Closed;
             }
 
-            let heartbeat_due = heartbeat.map(|h| last_activity + h);
+            let wake_at = earliest(next_expiry, heartbeat_check);
+            if wake_at != armed_at {
+                armed_at = wake_at;
+                // Far away when nothing is due: the branch is disabled then anyway.
+                timer.as_mut().reset(wake_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)));
+            }
             tokio::select! {
                 read = rd.read_buf(&mut read_buf) => {
                     match read {
@@ -244,22 +309,40 @@ impl Task {
                     coalesced = false;
                     last_activity = Instant::now();
                 }
-                _ = sleep_until(heartbeat_due) => {
-                    match heartbeat_sent {
-                        Some((_, at)) if at.elapsed() >= request_timeout => break ConnectionError::HeartbeatTimeout(request_timeout),
-                        Some(_) => {}
-                        None => {
-                            if let Some(id) = ids.take() {
-                                let env = RequestMessage::new(id, Request::Options(Options)).to_envelope(version);
-                                if let Ok(env) = env {
-                                    in_flight.insert(id, InFlight { reply: None, _permit: None });
-                                    batch.push(env);
-                                    heartbeat_sent = Some((id, Instant::now()));
+                () = &mut timer, if armed_at.is_some() => {
+                    armed_at = None;
+                    let now = Instant::now();
+                    if next_expiry.is_some_and(|at| at <= now) {
+                        next_expiry = earliest(in_flight.expire(now), expire_waiting(&mut waiting, now));
+                    }
+                    if let (Some(h), Some(check)) = (heartbeat, heartbeat_check)
+                        && check <= now
+                    {
+                        // Checked lazily: activity moves the due time without re-arming.
+                        if now < last_activity + h {
+                            heartbeat_check = Some(last_activity + h);
+                        } else {
+                            match heartbeat_sent {
+                                Some((_, at)) if now - at >= request_timeout => {
+                                    break ConnectionError::HeartbeatTimeout(request_timeout);
+                                }
+                                Some(_) => {}
+                                None => {
+                                    if let Some(id) = ids.take() {
+                                        let env = RequestMessage::new(id, Request::Options(Options)).to_envelope(version);
+                                        if let Ok(env) = env {
+                                            let f = InFlight { reply: None, deadline: now, timeout: request_timeout, _permit: None };
+                                            in_flight.insert(id, f);
+                                            batch.push(env);
+                                            heartbeat_sent = Some((id, now));
+                                        }
+                                    }
                                 }
                             }
+                            last_activity = now;
+                            heartbeat_check = Some(now + h);
                         }
                     }
-                    last_activity = Instant::now();
                 }
             }
         };
@@ -269,20 +352,35 @@ impl Task {
         rx.close();
         for mut f in in_flight.drain() {
             if let Some(r) = f.reply.take() {
-                let _ = r.send(Err(failure.clone()));
+                let _ = r.send(Err(failure.clone().into()));
             }
         }
         while let Some(Command::Send { reply, .. }) = waiting.pop_front().or_else(|| rx.try_recv().ok()) {
-            let _ = reply.send(Err(failure.clone()));
+            let _ = reply.send(Err(failure.clone().into()));
         }
         shared.in_flight.store(0, std::sync::atomic::Ordering::Relaxed);
         let _ = wr.shutdown().await;
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+/// Times out the requests still waiting for a stream id past their deadline, drops
+/// those whose caller left, and returns the earliest deadline of the rest.
+fn expire_waiting(waiting: &mut VecDeque<Command>, now: Instant) -> Option<Instant> {
+    let mut next = None;
+    for cmd in std::mem::take(waiting) {
+        let (closed, deadline) = match &cmd {
+            Command::Send { reply, deadline, .. } => (reply.is_closed(), *deadline),
+        };
+        if closed {
+            continue;
+        }
+        if deadline <= now {
+            let Command::Send { reply, timeout, .. } = cmd;
+            let _ = reply.send(Err(RequestError::Timeout(timeout)));
+            continue;
+        }
+        next = earliest(next, Some(deadline));
+        waiting.push_back(cmd);
     }
+    next
 }

@@ -308,7 +308,7 @@ impl Conn {
         for t in &text {
             node.stats.record_request(t);
         }
-        let first = text.first().map(String::as_str).unwrap_or("");
+        let first = text.first().map(|t| &**t).unwrap_or("");
         let fault = node.faults.take(first, page);
         if let Some(page) = page {
             node.stats.record_page(first, page);

@@ -26,12 +26,22 @@ impl Stats {
     }
 
     pub(crate) fn record_request(&self, statement: &str) {
-        *self.lock().requests.entry(statement.to_owned()).or_default() += 1;
+        let mut c = self.lock();
+        // Looked up by `&str` first: the text is copied only the first time it is seen.
+        match c.requests.get_mut(statement) {
+            Some(n) => *n += 1,
+            None => {
+                c.requests.insert(statement.to_owned(), 1);
+            }
+        }
     }
 
     pub(crate) fn record_page(&self, statement: &str, page: usize) {
         let mut c = self.lock();
-        let v = c.pages.entry(statement.to_owned()).or_default();
+        if !c.pages.contains_key(statement) {
+            c.pages.insert(statement.to_owned(), Vec::new());
+        }
+        let Some(v) = c.pages.get_mut(statement) else { return };
         if v.len() <= page {
             v.resize(page + 1, 0);
         }

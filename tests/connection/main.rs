@@ -7,7 +7,7 @@ use std::time::Duration;
 use cqlstream::connection::{Connection, ConnectionConfig, ConnectionError, RequestError};
 use cqlstream::protocol::request::Query;
 use cqlstream::protocol::response::{ErrorKind, Event, EventType, ResultBody};
-use cqlstream::protocol::{Compression, Consistency, QueryParameters, Request, Response, Version};
+use cqlstream::protocol::{Compression, Consistency, QueryParameters, Request, RequestMessage, Response, Version};
 use cqlstream::testkit::{Fault, TestNode};
 
 fn q(cql: &str) -> Request {
@@ -104,6 +104,42 @@ async fn a_slow_request_times_out_while_the_others_complete() {
     assert_eq!(conn.in_flight(), 1);
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(conn.in_flight(), 0, "the late reply freed the orphaned id");
+}
+
+#[tokio::test]
+async fn timeouts_keep_their_own_deadlines_and_cover_the_wait_for_an_id() {
+    let node = TestNode::builder().start().await.unwrap();
+    node.faults().add(Fault::delay(Duration::from_millis(800)).matching("key = 'slow'"));
+    let config = ConnectionConfig::new().request_timeout(Duration::from_millis(300)).max_streams(2);
+    let conn = Connection::open(node.addr(), &config).await.unwrap();
+    let send = |cql: &'static str, timeout: Option<Duration>| {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            let r = conn.request_message(RequestMessage::new(0, q(cql)), timeout).await;
+            (r, started.elapsed())
+        })
+    };
+    // Both ids go to slow requests with different timeouts; a third request waits for
+    // an id and times out while waiting.
+    let long = send("SELECT * FROM system.local WHERE key = 'slow'", Some(Duration::from_millis(600)));
+    let short = send("SELECT * FROM system.local WHERE key = 'slow'", Some(Duration::from_millis(100)));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let queued = send("SELECT * FROM system.local WHERE key = 'local'", Some(Duration::from_millis(150)));
+    let (r, took) = short.await.unwrap();
+    assert!(matches!(r, Err(RequestError::Timeout(d)) if d == Duration::from_millis(100)), "{r:?}");
+    assert!(took >= Duration::from_millis(100) && took < Duration::from_millis(500), "{took:?}");
+    let (r, took) = queued.await.unwrap();
+    assert!(matches!(r, Err(RequestError::Timeout(d)) if d == Duration::from_millis(150)), "{r:?}");
+    assert!(took >= Duration::from_millis(150) && took < Duration::from_millis(550), "{took:?}");
+    let (r, took) = long.await.unwrap();
+    assert!(matches!(r, Err(RequestError::Timeout(d)) if d == Duration::from_millis(600)), "{r:?}");
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    // Both ids stay taken until the late replies; then the connection works again.
+    assert_eq!(conn.in_flight(), 2);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(conn.in_flight(), 0, "the late replies freed the orphaned ids");
+    assert_eq!(rows(&conn, "SELECT * FROM system.local WHERE key = 'local'").await.rows_count(), 1);
 }
 
 #[tokio::test]

@@ -111,10 +111,11 @@ impl TableData {
 
     /// The partition at `key`, created empty if missing.
     pub(crate) fn entry(&mut self, key: &PartitionKey) -> &mut Partition {
-        if !self.partitions.contains_key(key) {
-            self.order.insert(key.clone());
-        }
-        self.partitions.entry(key.clone()).or_default()
+        let order = &mut self.order;
+        self.partitions.entry(key.clone()).or_insert_with(|| {
+            order.insert(key.clone());
+            Partition::default()
+        })
     }
 
     pub(crate) fn remove(&mut self, key: &PartitionKey) {

@@ -102,7 +102,7 @@ impl<'a> Params<'a> {
 /// A statement prepared on one node.
 #[derive(Debug)]
 struct PreparedStatement {
-    query: String,
+    query: Arc<str>,
     keyspace: Option<String>,
     parsed: Parsed,
 }
@@ -181,11 +181,11 @@ impl Engine {
 
     /// The statement texts a request runs (for counters and fault matching), and for
     /// a SELECT the 0-based page it asks for.
-    pub(crate) fn describe(&self, node: usize, request: &Request) -> (Vec<String>, Option<usize>) {
+    pub(crate) fn describe(&self, node: usize, request: &Request) -> (Vec<Arc<str>>, Option<usize>) {
         let page =
             |text: &str, p: &QueryParameters| is_select(text).then(|| PagingState::page_of(p.paging_state.as_ref()));
         match request {
-            Request::Query(q) => (vec![q.query.clone()], page(&q.query, &q.params)),
+            Request::Query(q) => (vec![Arc::from(q.query.as_str())], page(&q.query, &q.params)),
             Request::Execute(e) => match self.lookup(node, &e.id) {
                 Some(ps) => (vec![ps.query.clone()], page(&ps.query, &e.params)),
                 None => (Vec::new(), None),
@@ -194,7 +194,7 @@ impl Engine {
                 b.statements
                     .iter()
                     .filter_map(|s| match &s.kind {
-                        BatchStatementKind::Query(q) => Some(q.clone()),
+                        BatchStatementKind::Query(q) => Some(Arc::from(q.as_str())),
                         BatchStatementKind::Prepared(id) => self.lookup(node, id).map(|p| p.query.clone()),
                     })
                     .collect(),
@@ -334,16 +334,16 @@ impl Engine {
                 let data = table.data.read().unwrap_or_else(|e| e.into_inner());
                 Ok((ResultBody::Rows(select::run(&table.schema, &data, s, binds, params, false)?), None))
             }
-            Statement::Insert(i) => self.modify(params, session, &Modification::Insert(i.clone()), binds),
-            Statement::Update(u) => self.modify(params, session, &Modification::Update(u.clone()), binds),
-            Statement::Delete(d) => self.modify(params, session, &Modification::Delete(d.clone()), binds),
+            Statement::Insert(i) => self.modify(params, session, ModRef::Insert(i), binds),
+            Statement::Update(u) => self.modify(params, session, ModRef::Update(u), binds),
+            Statement::Delete(d) => self.modify(params, session, ModRef::Delete(d), binds),
             Statement::Batch(b) => {
                 let counter = b.kind == cql::BatchKind::Counter;
                 for m in &b.statements {
-                    self.check_batch_kind(params, session, m, counter)?;
+                    self.check_batch_kind(params, session, m.into(), counter)?;
                 }
                 for m in &b.statements {
-                    self.modify(params, session, m, binds)?;
+                    self.modify(params, session, m.into(), binds)?;
                 }
                 Ok((ResultBody::Void, None))
             }
@@ -351,11 +351,11 @@ impl Engine {
         }
     }
 
-    fn table_for(&self, params: &Params<'_>, session: &Session, m: &Modification) -> Result<Arc<Table>, ExecError> {
+    fn table_for(&self, params: &Params<'_>, session: &Session, m: ModRef<'_>) -> Result<Arc<Table>, ExecError> {
         let name = match m {
-            Modification::Insert(i) => &i.table,
-            Modification::Update(u) => &u.table,
-            Modification::Delete(d) => &d.table,
+            ModRef::Insert(i) => &i.table,
+            ModRef::Update(u) => &u.table,
+            ModRef::Delete(d) => &d.table,
         };
         let ks = self.keyspace_of(name.keyspace.as_deref(), params, session)?;
         if system::is_system(&ks) {
@@ -371,7 +371,7 @@ impl Engine {
         &self,
         params: &Params<'_>,
         session: &Session,
-        m: &Modification,
+        m: ModRef<'_>,
         counter: bool,
     ) -> Result<(), ExecError> {
         let t = self.table_for(params, session, m)?;
@@ -388,15 +388,15 @@ impl Engine {
         &self,
         params: &Params<'_>,
         session: &Session,
-        m: &Modification,
+        m: ModRef<'_>,
         binds: &Binds<'_>,
     ) -> Result<(ResultBody, Option<Event>), ExecError> {
         let table = self.table_for(params, session, m)?;
         let mut data = table.data.write().unwrap_or_else(|e| e.into_inner());
         let rows = match m {
-            Modification::Insert(i) => modify::insert(&table.schema, &mut data, i, binds)?,
-            Modification::Update(u) => modify::update(&table.schema, &mut data, u, binds)?,
-            Modification::Delete(d) => modify::delete(&table.schema, &mut data, d, binds)?,
+            ModRef::Insert(i) => modify::insert(&table.schema, &mut data, i, binds)?,
+            ModRef::Update(u) => modify::update(&table.schema, &mut data, u, binds)?,
+            ModRef::Delete(d) => modify::delete(&table.schema, &mut data, d, binds)?,
         };
         Ok((rows.map_or(ResultBody::Void, ResultBody::Rows), None))
     }
@@ -416,7 +416,7 @@ impl Engine {
         for s in &b.statements {
             let ps = match &s.kind {
                 BatchStatementKind::Query(q) => {
-                    Arc::new(PreparedStatement { query: q.clone(), keyspace: None, parsed: parse(q)? })
+                    Arc::new(PreparedStatement { query: Arc::from(q.as_str()), keyspace: None, parsed: parse(q)? })
                 }
                 BatchStatementKind::Prepared(id) => self.lookup(node, id).ok_or_else(|| ExecError {
                     kind: ErrorKind::Unprepared { id: id.clone() },
@@ -433,12 +433,12 @@ impl Engine {
         let counter = b.batch_type == BatchType::Counter;
         for (ps, _) in &items {
             let p = Params { keyspace: keyspace.or(ps.keyspace.as_deref()), ..Params::default() };
-            self.check_batch_kind(&p, session, &to_modification(&ps.parsed.statement)?, counter)?;
+            self.check_batch_kind(&p, session, to_modification(&ps.parsed.statement)?, counter)?;
         }
         for (ps, values) in items {
             let binds = Binds::new(values, &ps.parsed.bind_markers)?;
             let p = Params { keyspace: params.keyspace.or(ps.keyspace.as_deref()), ..Params::default() };
-            self.modify(&p, session, &to_modification(&ps.parsed.statement)?, &binds)?;
+            self.modify(&p, session, to_modification(&ps.parsed.statement)?, &binds)?;
         }
         Ok(ResultBody::Void)
     }
@@ -480,7 +480,7 @@ impl Engine {
         let mut batch_tables = Vec::new();
         if let Statement::Batch(b) = &parsed.statement {
             for m in &b.statements {
-                batch_tables.push(self.table_for(&params, session, m)?);
+                batch_tables.push(self.table_for(&params, session, m.into())?);
             }
             for (m, bt) in b.statements.iter().zip(&batch_tables) {
                 vars.visit_modification(&bt.schema, m);
@@ -504,7 +504,7 @@ impl Engine {
         if let Some(cache) = self.prepared.get(node) {
             cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
                 id.clone(),
-                Arc::new(PreparedStatement { query: query.to_owned(), keyspace: ks.clone(), parsed }),
+                Arc::new(PreparedStatement { query: Arc::from(query), keyspace: ks.clone(), parsed }),
             );
         }
         Ok(ResultBody::Prepared(Box::new(Prepared {
@@ -724,11 +724,30 @@ impl Engine {
     }
 }
 
-fn to_modification(s: &Statement) -> Result<Modification, ExecError> {
+/// A data-changing statement, borrowed from the parsed (and cached) statement rather
+/// than cloned for each execution.
+#[derive(Debug, Clone, Copy)]
+enum ModRef<'a> {
+    Insert(&'a cql::Insert),
+    Update(&'a cql::Update),
+    Delete(&'a cql::Delete),
+}
+
+impl<'a> From<&'a Modification> for ModRef<'a> {
+    fn from(m: &'a Modification) -> ModRef<'a> {
+        match m {
+            Modification::Insert(i) => ModRef::Insert(i),
+            Modification::Update(u) => ModRef::Update(u),
+            Modification::Delete(d) => ModRef::Delete(d),
+        }
+    }
+}
+
+fn to_modification(s: &Statement) -> Result<ModRef<'_>, ExecError> {
     match s {
-        Statement::Insert(i) => Ok(Modification::Insert(i.clone())),
-        Statement::Update(u) => Ok(Modification::Update(u.clone())),
-        Statement::Delete(d) => Ok(Modification::Delete(d.clone())),
+        Statement::Insert(i) => Ok(ModRef::Insert(i)),
+        Statement::Update(u) => Ok(ModRef::Update(u)),
+        Statement::Delete(d) => Ok(ModRef::Delete(d)),
         _ => Err(ExecError::invalid(
             "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.",
         )),

@@ -37,12 +37,31 @@ struct Key {
     ck_cells: Vec<Bytes>,
 }
 
+/// Every combination of one value from each list, the first list varying slowest
+/// (an `IN` on several key columns); one empty combination for no lists.
 fn cartesian(lists: &[Vec<CqlValue>]) -> Vec<Vec<CqlValue>> {
-    let mut out = vec![Vec::new()];
-    for l in lists {
-        out = out.iter().flat_map(|prefix| l.iter().map(move |v| [prefix.clone(), vec![v.clone()]].concat())).collect();
+    let total = lists.iter().map(Vec::len).product();
+    let mut out = Vec::with_capacity(total);
+    if total == 0 {
+        return out;
     }
-    out
+    // An odometer over the lists, the last one turning fastest.
+    let mut at = vec![0usize; lists.len()];
+    loop {
+        out.push(lists.iter().zip(&at).filter_map(|(l, &i)| l.get(i).cloned()).collect());
+        let mut k = lists.len();
+        loop {
+            if k == 0 {
+                return out;
+            }
+            k -= 1;
+            at[k] += 1;
+            if at[k] < lists[k].len() {
+                break;
+            }
+            at[k] = 0;
+        }
+    }
 }
 
 fn make_keys(t: &TableSchema, pk: &[Vec<CqlValue>], ck: &[Vec<CqlValue>]) -> Result<Vec<Key>, ExecError> {
@@ -165,8 +184,14 @@ enum Change {
 /// Writes the changes to the row at `key`, creating it if needed.
 fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &Change)]) -> Result<(), ExecError> {
     let part = data.entry(&key.partition);
-    // The stored row (a refcount, not a copy): its cells are read in place.
-    let existing = part.rows.get(&key.clustering).cloned();
+    // The stored row (a refcount, not a copy): its cells are read in place, unless the
+    // statement sets every column the key does not (a plain INSERT), which leaves
+    // nothing of it to keep.
+    let overwrites_all = t.columns.iter().enumerate().all(|(i, c)| {
+        matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering)
+            || changes.iter().any(|(col, ch)| *col == i && matches!(ch, Change::Set(_)))
+    });
+    let existing = if overwrites_all { None } else { part.rows.get(&key.clustering).cloned() };
     let mut cells: Vec<Option<&[u8]>> = match &existing {
         Some(row) => row_cells(row, t.columns.len()),
         None => vec![None; t.columns.len()],
@@ -179,7 +204,7 @@ fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &C
     }
     // Values computed from the current ones (`SET c = c + ...`), which the cells borrow.
     let mut computed: Vec<(usize, Option<Bytes>)> = Vec::new();
-    let mut row_changed = existing.is_none();
+    let mut row_changed = existing.is_none() || overwrites_all;
     for (col, change) in changes {
         let is_static = t.columns[*col].kind == ColumnKind::Static;
         let new = match change {
@@ -753,4 +778,22 @@ pub(crate) fn delete(
         return applied(t, true, None, None).map(Some);
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cartesian_keeps_the_first_list_slowest() {
+        let int = CqlValue::Int;
+        let got = cartesian(&[vec![int(1), int(2)], vec![int(10), int(20), int(30)]]);
+        let want: Vec<Vec<CqlValue>> = [(1, 10), (1, 20), (1, 30), (2, 10), (2, 20), (2, 30)]
+            .into_iter()
+            .map(|(a, b)| vec![int(a), int(b)])
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(cartesian(&[]), vec![Vec::<CqlValue>::new()], "no lists: one empty combination");
+        assert!(cartesian(&[vec![int(1)], vec![]]).is_empty(), "an empty IN list: no combination");
+    }
 }
