@@ -6,7 +6,7 @@
 //! [`Envelope`]s and [`RequestMessage`]/[`ResponseMessage`]. Framing, compression and
 //! stream-id allocation are not its business.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use uuid::Uuid;
 
 use super::error::{DecodeError, EncodeError};
@@ -76,20 +76,45 @@ fn encode_envelope(
     Ok(())
 }
 
-/// An envelope whose body `write_body` produces, written into one buffer of `capacity`
-/// bytes when the guess is right (it grows otherwise).
+/// Bodies expected to be at most this long are written into a reused per-thread buffer
+/// and copied out at their exact size.
+const SMALL_BODY: usize = 4096;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
+
+/// An envelope whose body `write_body` produces, in one allocation. A small body (nearly
+/// every request, and most responses) is written into a reused per-thread buffer and
+/// copied out at its exact size: freezing a buffer with room to spare would cost a
+/// second allocation (the shared header `bytes` adds). A large one is written into a
+/// buffer of `capacity` bytes, which regrows only if the guess was short.
 fn body_envelope(
     mut header: EnvelopeHeader,
     capacity: usize,
     write_body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
 ) -> Result<Envelope, EncodeError> {
-    let mut body = BytesMut::with_capacity(capacity);
-    write_body(&mut body)?;
+    let body = if capacity <= SMALL_BODY {
+        SCRATCH.with_borrow_mut(|scratch| {
+            // Taken, not borrowed across the call, so a nested encode cannot clash.
+            let mut buf = std::mem::take(scratch);
+            buf.clear();
+            let written = write_body(&mut buf).map(|()| Bytes::copy_from_slice(&buf));
+            if buf.capacity() <= 4 * SMALL_BODY {
+                *scratch = buf;
+            }
+            written
+        })?
+    } else {
+        let mut body = BytesMut::with_capacity(capacity);
+        write_body(&mut body)?;
+        body.freeze()
+    };
     if body.len() > i32::MAX as usize {
         return Err(EncodeError::TooLong { what: "envelope body", len: body.len(), max: i32::MAX as usize });
     }
     header.length = body.len() as u32;
-    Ok(Envelope { header, body: body.freeze() })
+    Ok(Envelope { header, body })
 }
 
 fn check_direction(header: &EnvelopeHeader, expected: Direction) -> Result<(), DecodeError> {

@@ -62,6 +62,25 @@ impl<'a> Binds<'a> {
         Ok(Binds { values: list, named: values.is_named() })
     }
 
+    /// The bytes bound to `term` when it is a bind marker whose value can be stored
+    /// exactly as sent: a valid value of a type with nothing to normalise (no
+    /// collection), checked without decoding it. `None` means: evaluate it the long way.
+    pub(crate) fn raw_scalar(&self, term: &Term, typ: &ColumnType) -> Option<&'a [u8]> {
+        let Term::Bind(m) = term else { return None };
+        let Some(ValueRef::Bytes(b)) = self.get(m) else { return None };
+        let valid = match typ {
+            ColumnType::Blob => true,
+            ColumnType::Int | ColumnType::Float => b.len() == 4,
+            ColumnType::Bigint | ColumnType::Timestamp | ColumnType::Double => b.len() == 8,
+            ColumnType::Boolean => b.len() == 1,
+            ColumnType::Uuid => b.len() == 16,
+            ColumnType::Varchar => std::str::from_utf8(b).is_ok(),
+            ColumnType::Ascii => b.is_ascii(),
+            _ => false,
+        };
+        valid.then_some(b)
+    }
+
     fn get(&self, m: &BindMarker) -> Option<ValueRef<'a>> {
         if self.named {
             let name = m.name.as_deref()?;

@@ -294,8 +294,8 @@ impl Engine {
         named: Option<&'a str>,
         params: &'a Params<'_>,
         session: &'a Session,
-    ) -> Result<String, ExecError> {
-        named.or(params.keyspace).or(session.keyspace.as_deref()).map(str::to_owned).ok_or_else(|| {
+    ) -> Result<&'a str, ExecError> {
+        named.or(params.keyspace).or(session.keyspace.as_deref()).ok_or_else(|| {
             ExecError::invalid(
                 "No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename",
             )
@@ -618,7 +618,7 @@ impl Engine {
                 change(SchemaChangeType::Dropped, SchemaChangeTarget::Keyspace { keyspace: name.clone() })
             }
             Statement::CreateType(ct) => {
-                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, session)?;
+                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, session)?.to_owned();
                 let ks = schema
                     .keyspaces
                     .get_mut(&ksn)
@@ -650,7 +650,7 @@ impl Engine {
                 )
             }
             Statement::DropType { if_exists, name } => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?;
+                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?.to_owned();
                 let ks = schema
                     .keyspaces
                     .get_mut(&ksn)
@@ -665,7 +665,7 @@ impl Engine {
                 change(SchemaChangeType::Dropped, SchemaChangeTarget::Type { keyspace: ksn, name: name.name.clone() })
             }
             Statement::CreateTable(ct) => {
-                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, session)?;
+                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, session)?.to_owned();
                 if system::is_system(&ksn) {
                     return Err(ExecError {
                         kind: ErrorKind::Unauthorized,
@@ -702,7 +702,7 @@ impl Engine {
                 )
             }
             Statement::DropTable { if_exists, name } => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?;
+                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?.to_owned();
                 let removed = schema.keyspaces.get_mut(&ksn).and_then(|ks| ks.tables.remove(&name.name));
                 if removed.is_none() {
                     if *if_exists {
@@ -714,7 +714,7 @@ impl Engine {
                 change(SchemaChangeType::Dropped, SchemaChangeTarget::Table { keyspace: ksn, name: name.name.clone() })
             }
             Statement::Truncate(name) => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?;
+                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?.to_owned();
                 let table = schema.table(&ksn, &name.name)?;
                 *table.data.write().unwrap_or_else(|e| e.into_inner()) = TableData::default();
                 Ok((ResultBody::Void, None))

@@ -176,13 +176,29 @@ fn full_clustering(t: &TableSchema, ck: Vec<Option<Vec<CqlValue>>>) -> Result<Ve
 type CellFn = Box<dyn Fn(Option<CqlValue>) -> Result<Option<CqlValue>, ExecError>>;
 
 /// What a write does to one cell.
-enum Change {
-    Set(Option<Bytes>),
+enum Change<'a> {
+    Set(Option<Cell<'a>>),
     Apply(CellFn),
 }
 
+/// A value to store: the bytes a client bound (borrowed from the request until copied
+/// into the row), or one the server encoded.
+enum Cell<'a> {
+    Bound(&'a [u8]),
+    Encoded(Bytes),
+}
+
+impl Cell<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Cell::Bound(b) => b,
+            Cell::Encoded(b) => b,
+        }
+    }
+}
+
 /// Writes the changes to the row at `key`, creating it if needed.
-fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &Change)]) -> Result<(), ExecError> {
+fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &Change<'_>)]) -> Result<(), ExecError> {
     let part = data.entry(&key.partition);
     // The stored row (a refcount, not a copy): its cells are read in place, unless the
     // statement sets every column the key does not (a plain INSERT), which leaves
@@ -207,8 +223,18 @@ fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &C
     let mut row_changed = existing.is_none() || overwrites_all;
     for (col, change) in changes {
         let is_static = t.columns[*col].kind == ColumnKind::Static;
-        let new = match change {
-            Change::Set(v) => v.clone(),
+        match change {
+            Change::Set(v) if is_static => {
+                match v {
+                    Some(c) => part.statics.insert(*col, Bytes::copy_from_slice(c.bytes())),
+                    None => part.statics.remove(col),
+                };
+            }
+            Change::Set(v) => {
+                computed.retain(|(c, _)| c != col);
+                cells[*col] = v.as_ref().map(Cell::bytes);
+                row_changed = true;
+            }
             Change::Apply(f) => {
                 // The latest value: an earlier change of this statement to the same
                 // column (`SET m['a'] = 1, m['b'] = 2`) counts.
@@ -220,26 +246,20 @@ fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &C
                         None => cells[*col],
                     }
                 };
-                match f(decode(t, *col, current))? {
+                let new = match f(decode(t, *col, current))? {
                     Some(v) if !v.is_empty_collection() => Some(encode(t, *col, &v)?),
                     _ => None,
+                };
+                if is_static {
+                    match new {
+                        Some(v) => part.statics.insert(*col, v),
+                        None => part.statics.remove(col),
+                    };
+                } else {
+                    computed.push((*col, new));
+                    row_changed = true;
                 }
             }
-        };
-        if is_static {
-            match new {
-                Some(v) => part.statics.insert(*col, v),
-                None => part.statics.remove(col),
-            };
-        } else {
-            match change {
-                Change::Set(v) => {
-                    computed.retain(|(c, _)| c != col);
-                    cells[*col] = v.as_deref();
-                }
-                Change::Apply(_) => computed.push((*col, new)),
-            }
-            row_changed = true;
         }
     }
     // A statement that only touches static columns of a table with clustering columns
@@ -319,18 +339,21 @@ pub(crate) fn insert(
         match c.kind {
             ColumnKind::PartitionKey => pk[c.position as usize] = Some(vec![key_value(t, col, term, binds)?]),
             ColumnKind::Clustering => ck[c.position as usize] = Some(vec![key_value(t, col, term, binds)?]),
-            _ => match eval(term, &c.typ, binds, &c.name)? {
-                Eval::Unset => {}
-                Eval::Null => changes.push((col, Change::Set(None))),
-                Eval::Value(v) if v.is_empty_collection() => changes.push((col, Change::Set(None))),
-                Eval::Value(v) => changes.push((col, Change::Set(Some(encode(t, col, &v)?)))),
+            _ => match binds.raw_scalar(term, &c.typ) {
+                Some(b) => changes.push((col, Change::Set(Some(Cell::Bound(b))))),
+                None => match eval(term, &c.typ, binds, &c.name)? {
+                    Eval::Unset => {}
+                    Eval::Null => changes.push((col, Change::Set(None))),
+                    Eval::Value(v) if v.is_empty_collection() => changes.push((col, Change::Set(None))),
+                    Eval::Value(v) => changes.push((col, Change::Set(Some(Cell::Encoded(encode(t, col, &v)?))))),
+                },
             },
         }
     }
     let pk = require_all(t, pk, &t.partition_key, "partition key parts")?;
     let ck = full_clustering(t, ck)?;
     let keys = make_keys(t, &pk, &ck)?;
-    let refs: Vec<(usize, &Change)> = changes.iter().map(|(c, ch)| (*c, ch)).collect();
+    let refs: Vec<(usize, &Change<'_>)> = changes.iter().map(|(c, ch)| (*c, ch)).collect();
     if ins.if_not_exists {
         let key = &keys[0];
         if let Some(row) = row_exists(data, key) {
@@ -362,7 +385,11 @@ fn operand(value: &Term, typ: &ColumnType, binds: &Binds<'_>, column: &str) -> R
     }
 }
 
-fn assignment_change(t: &TableSchema, a: &Assignment, binds: &Binds<'_>) -> Result<Option<(usize, Change)>, ExecError> {
+fn assignment_change(
+    t: &TableSchema,
+    a: &Assignment,
+    binds: &Binds<'_>,
+) -> Result<Option<(usize, Change<'static>)>, ExecError> {
     let col_of = |name: &str| -> Result<usize, ExecError> {
         let col = t.column_or_err(name)?;
         if t.is_key(col) {
@@ -383,7 +410,7 @@ fn assignment_change(t: &TableSchema, a: &Assignment, binds: &Binds<'_>) -> Resu
                 Eval::Unset => None,
                 Eval::Null => Some((col, Change::Set(None))),
                 Eval::Value(v) if v.is_empty_collection() => Some((col, Change::Set(None))),
-                Eval::Value(v) => Some((col, Change::Set(Some(encode(t, col, &v)?)))),
+                Eval::Value(v) => Some((col, Change::Set(Some(Cell::Encoded(encode(t, col, &v)?))))),
             }
         }
         Assignment::Add { column, value } | Assignment::Prepend { column, value } => {
@@ -638,12 +665,12 @@ pub(crate) fn update(
         return Err(ExecError::invalid("Only EQ and IN relations are supported on the primary key of an UPDATE"));
     }
     let changes = u.assignments.iter().map(|a| assignment_change(t, a, binds)).collect::<Result<Vec<_>, _>>()?;
-    let changes: Vec<(usize, Change)> = changes.into_iter().flatten().collect();
+    let changes: Vec<(usize, Change<'_>)> = changes.into_iter().flatten().collect();
     let only_static = !changes.is_empty() && changes.iter().all(|(c, _)| t.columns[*c].kind == ColumnKind::Static);
     let ck: Vec<Vec<CqlValue>> =
         if only_static && ck.iter().all(Option::is_none) { Vec::new() } else { full_clustering(t, ck)? };
     let keys = make_keys(t, &pk, &ck)?;
-    let refs: Vec<(usize, &Change)> = changes.iter().map(|(c, ch)| (*c, ch)).collect();
+    let refs: Vec<(usize, &Change<'_>)> = changes.iter().map(|(c, ch)| (*c, ch)).collect();
     if let Some(cond) = &u.condition {
         let key =
             keys.first().ok_or_else(|| ExecError::invalid("IN on the primary key is not supported with conditions"))?;
