@@ -19,10 +19,18 @@ use crate::testkit::cql::{
 use crate::value::CqlValue;
 
 fn encode(t: &TableSchema, col: usize, v: &CqlValue) -> Result<Bytes, ExecError> {
-    let mut b = BytesMut::new();
-    v.encode(&t.columns[col].typ, &mut b)
-        .map_err(|e| ExecError::invalid(format!("Invalid value for column {}: {e}", t.columns[col].name)))?;
-    Ok(b.freeze())
+    thread_local!(static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new()));
+    // Written into a reused buffer and copied out at its exact size: one allocation.
+    SCRATCH.with_borrow_mut(|b| {
+        b.clear();
+        v.encode(&t.columns[col].typ, b)
+            .map_err(|e| ExecError::invalid(format!("Invalid value for column {}: {e}", t.columns[col].name)))?;
+        let out = Bytes::copy_from_slice(b);
+        if b.capacity() > 64 << 10 {
+            *b = BytesMut::new();
+        }
+        Ok(out)
+    })
 }
 
 fn decode(t: &TableSchema, col: usize, b: Option<&[u8]>) -> Option<CqlValue> {
@@ -35,6 +43,11 @@ struct Key {
     pk_cells: Vec<Bytes>,
     clustering: ClusteringKey,
     ck_cells: Vec<Bytes>,
+}
+
+/// The one value of each list, when every list has exactly one.
+fn single_values(lists: &[Vec<CqlValue>]) -> Option<impl Iterator<Item = &CqlValue>> {
+    lists.iter().all(|l| l.len() == 1).then(|| lists.iter().filter_map(|l| l.first()))
 }
 
 /// Every combination of one value from each list, the first list varying slowest
@@ -65,6 +78,19 @@ fn cartesian(lists: &[Vec<CqlValue>]) -> Vec<Vec<CqlValue>> {
 }
 
 fn make_keys(t: &TableSchema, pk: &[Vec<CqlValue>], ck: &[Vec<CqlValue>]) -> Result<Vec<Key>, ExecError> {
+    if let (Some(p), Some(c)) = (single_values(pk), single_values(ck)) {
+        // The usual case, no IN: one key, no combinations to build.
+        let pk_cells = p.zip(&t.partition_key).map(|(v, &c)| encode(t, c, v)).collect::<Result<Vec<_>, _>>()?;
+        let values: Vec<CqlValue> = c.cloned().collect();
+        let ck_cells =
+            values.iter().zip(&t.clustering).map(|(v, &col)| encode(t, col, v)).collect::<Result<Vec<_>, _>>()?;
+        return Ok(vec![Key {
+            partition: PartitionKey::of_cells(&pk_cells),
+            pk_cells,
+            clustering: ClusteringKey { values, desc: t.clustering_desc.clone() },
+            ck_cells,
+        }]);
+    }
     let mut keys = Vec::new();
     for p in cartesian(pk) {
         let pk_cells = p.iter().zip(&t.partition_key).map(|(v, &c)| encode(t, c, v)).collect::<Result<Vec<_>, _>>()?;
