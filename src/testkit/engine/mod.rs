@@ -322,15 +322,15 @@ impl Engine {
             }
             Statement::Select(s) => {
                 let ks = self.keyspace_of(s.table.keyspace.as_deref(), params, session)?;
-                if system::is_system(&ks) {
+                if system::is_system(ks) {
                     let (t, data) = {
                         let schema = self.schema_read();
-                        system::table(cluster, node, &schema, &ks, &s.table.name)?
+                        system::table(cluster, node, &schema, ks, &s.table.name)?
                     };
                     let rows = select::run(&t, &data, s, binds, params, true)?;
                     return Ok((ResultBody::Rows(rows), None));
                 }
-                let table = self.schema_read().table(&ks, &s.table.name)?;
+                let table = self.schema_read().table(ks, &s.table.name)?;
                 let data = table.data.read().unwrap_or_else(|e| e.into_inner());
                 Ok((ResultBody::Rows(select::run(&table.schema, &data, s, binds, params, false)?), None))
             }
@@ -358,13 +358,13 @@ impl Engine {
             ModRef::Delete(d) => &d.table,
         };
         let ks = self.keyspace_of(name.keyspace.as_deref(), params, session)?;
-        if system::is_system(&ks) {
+        if system::is_system(ks) {
             return Err(ExecError {
                 kind: ErrorKind::Unauthorized,
                 message: format!("{ks} keyspace is not user-modifiable."),
             });
         }
-        self.schema_read().table(&ks, &name.name)
+        self.schema_read().table(ks, &name.name)
     }
 
     fn check_batch_kind(
@@ -466,11 +466,11 @@ impl Engine {
         let (table, generated): (Option<Arc<Table>>, Option<schema::TableSchema>) = match table_name {
             Some(name) => {
                 let k = self.keyspace_of(name.keyspace.as_deref(), &params, session)?;
-                if system::is_system(&k) {
+                if system::is_system(k) {
                     let schema = self.schema_read();
-                    (None, Some(system::table(cluster, node, &schema, &k, &name.name)?.0))
+                    (None, Some(system::table(cluster, node, &schema, k, &name.name)?.0))
                 } else {
-                    (Some(self.schema_read().table(&k, &name.name)?), None)
+                    (Some(self.schema_read().table(k, &name.name)?), None)
                 }
             }
             None => (None, None),
