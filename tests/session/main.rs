@@ -1,5 +1,7 @@
-//! The session API against the test server: the README flow, typed rows, LWT, batches,
-//! transparent re-prepare, recovery after a connection dies, pooling.
+//! The session API: the README flow, typed rows, LWT, batches, transparent re-prepare,
+//! recovery after a connection dies, pooling. Against the testkit by default, against a
+//! real cluster when `CQLSTREAM_TEST_CONTACT_POINTS` is set (`cqlstream::testkit::TestTarget`);
+//! each test works in a keyspace of its own.
 
 use std::time::Duration;
 
@@ -8,39 +10,39 @@ use cqlstream::protocol::Compression;
 use cqlstream::protocol::request::BatchType;
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::{Batch, Error, Session, Statement};
-use cqlstream::testkit::{Fault, TestNode};
+use cqlstream::testkit::{Fault, TestKeyspace, TestNode, TestTarget};
 use cqlstream::types::Row;
 
-async fn setup() -> (TestNode, Session) {
-    let node = TestNode::builder().start().await.unwrap();
-    let session = Session::builder()
-        .contact_point(node.addr().to_string())
-        .compression(Compression::Lz4)
-        .pool_size(2)
-        .build()
-        .await
-        .unwrap();
-    session
-        .query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", ())
-        .await
-        .unwrap();
-    session.query("CREATE TABLE ks.t (k int PRIMARY KEY, v text)", ()).await.unwrap();
-    (node, session)
+/// A test's target, its keyspace (the session's default, holding table
+/// `t (k int PRIMARY KEY, v text)`) and a session of two LZ4 connections.
+struct Setup {
+    target: TestTarget,
+    _ks: TestKeyspace,
+    session: Session,
+}
+
+async fn setup(test: &str) -> Setup {
+    let target = TestTarget::from_env(test).await.unwrap();
+    let ks = target.keyspace().await.unwrap();
+    let session =
+        target.session_builder().keyspace(ks.name()).compression(Compression::Lz4).pool_size(2).build().await.unwrap();
+    session.query("CREATE TABLE t (k int PRIMARY KEY, v text)", ()).await.unwrap();
+    Setup { target, _ks: ks, session }
 }
 
 #[tokio::test]
 async fn query_prepare_execute_and_typed_rows() {
-    let (_node, session) = setup().await;
-    let insert = session.prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)").await.unwrap();
+    let Setup { session, _ks, target: _target } = setup("session::query_prepare_execute_and_typed_rows").await;
+    let insert = session.prepare("INSERT INTO t (k, v) VALUES (?, ?)").await.unwrap();
     assert_eq!(insert.pk_indexes(), &[0]);
     for k in 0..10 {
         session.execute(&insert, (k, format!("v{k}"))).await.unwrap();
     }
-    session.query("INSERT INTO ks.t (k, v) VALUES (?, ?)", (100, "unprepared")).await.unwrap();
-    let result = session.query("SELECT k, v FROM ks.t WHERE k = 100", ()).await.unwrap();
+    session.query("INSERT INTO t (k, v) VALUES (?, ?)", (100, "unprepared")).await.unwrap();
+    let result = session.query("SELECT k, v FROM t WHERE k = 100", ()).await.unwrap();
     let rows: Vec<(i32, &str)> = result.rows_typed::<(i32, &str)>().unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(rows, vec![(100, "unprepared")]);
-    let select = session.prepare("SELECT k, v FROM ks.t WHERE k = ?").await.unwrap();
+    let select = session.prepare("SELECT k, v FROM t WHERE k = ?").await.unwrap();
     let result = session.execute(&select, (3,)).await.unwrap();
     let row: Row = result.rows_typed::<Row>().unwrap().next().unwrap().unwrap();
     assert_eq!(row.get::<&str>("v"), "v3");
@@ -50,26 +52,26 @@ async fn query_prepare_execute_and_typed_rows() {
     assert!(matches!(err, Error::Serialize(_)), "{err}");
     assert!(err.to_string().contains('k'), "{err}");
     // Concurrent prepares of one text share one prepared statement.
-    let (a, b) = tokio::join!(session.prepare("SELECT v FROM ks.t"), session.prepare("SELECT v FROM ks.t"));
+    let (a, b) = tokio::join!(session.prepare("SELECT v FROM t"), session.prepare("SELECT v FROM t"));
     assert_eq!(a.unwrap().id(), b.unwrap().id());
 }
 
 #[tokio::test]
 async fn lwt_batches_and_server_errors() {
-    let (_node, session) = setup().await;
-    let r = session.query("INSERT INTO ks.t (k, v) VALUES (1, 'a') IF NOT EXISTS", ()).await.unwrap();
+    let Setup { session, _ks, target: _target } = setup("session::lwt_batches_and_server_errors").await;
+    let r = session.query("INSERT INTO t (k, v) VALUES (1, 'a') IF NOT EXISTS", ()).await.unwrap();
     assert_eq!(r.was_applied(), Some(true));
-    let r = session.query("INSERT INTO ks.t (k, v) VALUES (1, 'b') IF NOT EXISTS", ()).await.unwrap();
+    let r = session.query("INSERT INTO t (k, v) VALUES (1, 'b') IF NOT EXISTS", ()).await.unwrap();
     assert_eq!(r.was_applied(), Some(false));
-    let insert = session.prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)").await.unwrap();
+    let insert = session.prepare("INSERT INTO t (k, v) VALUES (?, ?)").await.unwrap();
     let mut batch = Batch::new(BatchType::Unlogged);
     batch.add_prepared(&insert, (2, "two")).unwrap();
-    batch.add_query("INSERT INTO ks.t (k, v) VALUES (3, 'three')", ()).unwrap();
+    batch.add_query("INSERT INTO t (k, v) VALUES (3, 'three')", ()).unwrap();
     session.batch(&batch).await.unwrap();
-    let count = session.query("SELECT COUNT(*) FROM ks.t", ()).await.unwrap();
+    let count = session.query("SELECT COUNT(*) FROM t", ()).await.unwrap();
     let (n,): (i64,) = count.rows_typed().unwrap().next().unwrap().unwrap();
     assert_eq!(n, 3);
-    let err = session.query("SELECT * FROM ks.nope", ()).await.unwrap_err();
+    let err = session.query("SELECT * FROM nope", ()).await.unwrap_err();
     assert!(matches!(err.server_kind(), Some(ErrorKind::Invalid)), "{err}");
     let err = session.query("SELEKT", ()).await.unwrap_err();
     assert_eq!(err.server_error().unwrap().code(), 0x2000);
@@ -77,22 +79,22 @@ async fn lwt_batches_and_server_errors() {
 
 #[tokio::test]
 async fn unprepared_is_recovered_transparently() {
-    let (node, session) = setup().await;
-    let insert = session.prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)").await.unwrap();
+    let Setup { target, session, _ks } = setup("session::unprepared_is_recovered_transparently").await;
+    let Some(node) = target.require_testkit("injects an UNPREPARED error") else { return };
+    let insert = session.prepare("INSERT INTO t (k, v) VALUES (?, ?)").await.unwrap();
     node.faults().add(
-        Fault::error(ErrorKind::Unprepared { id: insert.id().clone() }, "forgotten")
-            .matching("INSERT INTO ks.t")
-            .once(),
+        Fault::error(ErrorKind::Unprepared { id: insert.id().clone() }, "forgotten").matching("INSERT INTO t").once(),
     );
     session.execute(&insert, (7, "seven")).await.unwrap();
-    assert_eq!(node.stats().requests("INSERT INTO ks.t (k, v) VALUES (?, ?)"), 2, "the EXECUTE was retried once");
-    let r = session.query("SELECT v FROM ks.t WHERE k = 7", ()).await.unwrap();
+    assert_eq!(node.stats().requests("INSERT INTO t (k, v) VALUES (?, ?)"), 2, "the EXECUTE was retried once");
+    let r = session.query("SELECT v FROM t WHERE k = 7", ()).await.unwrap();
     assert_eq!(r.rows_typed::<(&str,)>().unwrap().next().unwrap().unwrap().0, "seven");
 }
 
 #[tokio::test]
 async fn the_session_recovers_after_its_connections_die() {
-    let (node, session) = setup().await;
+    let Setup { target, session, _ks } = setup("session::the_session_recovers_after_its_connections_die").await;
+    let Some(node) = target.require_testkit("restarts the node") else { return };
     node.restart().await.unwrap();
     // The first call may see the dead connection; the next gets a fresh one.
     let first = session.query("SELECT * FROM system.local", ()).await;
@@ -106,8 +108,8 @@ async fn the_session_recovers_after_its_connections_die() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_spreads_concurrent_requests() {
-    let (node, session) = setup().await;
-    let insert = session.prepare("INSERT INTO ks.t (k, v) VALUES (?, ?)").await.unwrap();
+    let Setup { target, session, _ks } = setup("session::a_pool_spreads_concurrent_requests").await;
+    let insert = session.prepare("INSERT INTO t (k, v) VALUES (?, ?)").await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for k in 0..2000 {
         let (s, p) = (session.clone(), insert.clone());
@@ -116,14 +118,24 @@ async fn a_pool_spreads_concurrent_requests() {
     while let Some(r) = tasks.join_next().await {
         r.unwrap().unwrap();
     }
-    assert_eq!(node.stats().requests("INSERT INTO ks.t (k, v) VALUES (?, ?)"), 2000);
-    assert!(node.stats().connections() >= 2);
+    let count = session.query("SELECT COUNT(*) FROM t", ()).await.unwrap();
+    assert_eq!(count.rows_typed::<(i64,)>().unwrap().next().unwrap().unwrap().0, 2000);
+    if let Some(node) = target.require_testkit("counts requests and connections") {
+        assert_eq!(node.stats().requests("INSERT INTO t (k, v) VALUES (?, ?)"), 2000);
+        assert!(node.stats().connections() >= 2);
+    }
     let _ = Bytes::new();
 }
 
 #[tokio::test]
 async fn authentication_failure_is_a_clear_error() {
-    let node = TestNode::builder().user("alice", "secret").start().await.unwrap();
+    let target = TestTarget::from_env_with(
+        "session::authentication_failure_is_a_clear_error",
+        TestNode::builder().user("alice", "secret"),
+    )
+    .await
+    .unwrap();
+    let Some(node) = target.require_testkit("needs a user set up on the node") else { return };
     let err = Session::builder()
         .contact_point(node.addr().to_string())
         .credentials("alice", "wrong")
@@ -138,9 +150,9 @@ async fn authentication_failure_is_a_clear_error() {
 mod every_type {
     use std::net::{IpAddr, Ipv6Addr};
 
+    use cqlstream::connection::Connection;
     use cqlstream::protocol::{Compression, Version};
-    use cqlstream::session::Session;
-    use cqlstream::testkit::TestNode;
+    use cqlstream::testkit::TestTarget;
     use cqlstream::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint};
     use uuid::Uuid;
 
@@ -152,9 +164,9 @@ mod every_type {
         "m", "st", "tp", "ud", "ve",
     ];
 
-    fn udt(street: Option<&str>, zip: Option<i32>) -> CqlValue {
+    fn udt(keyspace: &str, street: Option<&str>, zip: Option<i32>) -> CqlValue {
         CqlValue::Udt {
-            keyspace: "ks".into(),
+            keyspace: keyspace.into(),
             name: "addr".into(),
             fields: vec![
                 ("street".into(), street.map(|s| CqlValue::Text(s.into()))),
@@ -164,7 +176,7 @@ mod every_type {
     }
 
     /// Rows of extreme values: the largest, the smallest, odd ones; `None` is null.
-    fn rows() -> Vec<Vec<Option<CqlValue>>> {
+    fn rows(keyspace: &str) -> Vec<Vec<Option<CqlValue>>> {
         let timeuuid = Uuid::parse_str("fe2b4360-28c6-11e2-81c1-0800200c9a66").unwrap();
         let max = vec![
             Some(CqlValue::Ascii("~".repeat(100))),
@@ -193,7 +205,7 @@ mod every_type {
             ])),
             Some(CqlValue::Set(vec![CqlValue::Text("x".into()), CqlValue::Text("y".into())])),
             Some(CqlValue::Tuple(vec![Some(CqlValue::Int(7)), None])),
-            Some(udt(Some("Main St"), Some(12345))),
+            Some(udt(keyspace, Some("Main St"), Some(12345))),
             Some(CqlValue::Vector(vec![CqlValue::Float(1.5), CqlValue::Float(-0.0), CqlValue::Float(f32::MIN)])),
         ];
         let min = vec![
@@ -220,7 +232,7 @@ mod every_type {
             Some(CqlValue::Map(vec![(CqlValue::Text(String::new()), CqlValue::Int(0))])),
             Some(CqlValue::Set(vec![CqlValue::Text(String::new())])),
             Some(CqlValue::Tuple(vec![None, Some(CqlValue::Text(String::new()))])),
-            Some(udt(None, None)),
+            Some(udt(keyspace, None, None)),
             Some(CqlValue::Vector(vec![
                 CqlValue::Float(f32::MAX),
                 CqlValue::Float(0.0),
@@ -231,26 +243,33 @@ mod every_type {
         vec![max, min, nulls]
     }
 
-    async fn check(version: Version, compression: Compression) {
-        let node = TestNode::builder().start().await.unwrap();
-        let s = Session::builder()
-            .contact_point(node.addr().to_string())
+    async fn check(test: &str, version: Version, compression: Compression) {
+        let target = TestTarget::from_env(test).await.unwrap();
+        if target.is_real() {
+            // A node that does not speak this version (ScyllaDB and v5) has nothing to test.
+            let addr = target.addr().await.unwrap();
+            let spoken = Connection::open(addr, &target.connection_config()).await.unwrap().version();
+            if spoken < version {
+                target.require_testkit(&format!("the node speaks {spoken}, not {version}"));
+                return;
+            }
+        }
+        let ks = target.keyspace().await.unwrap();
+        let s = target
+            .session_builder()
+            .keyspace(ks.name())
             .protocol(version)
             .compression(compression)
             .build()
             .await
             .unwrap();
-        s.query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", ())
-            .await
-            .unwrap();
-        s.query("CREATE TYPE ks.addr (street text, zip int)", ()).await.unwrap();
-        s.query(format!("CREATE TABLE ks.types (k int PRIMARY KEY, {COLUMNS})"), ()).await.unwrap();
+        s.query("CREATE TYPE addr (street text, zip int)", ()).await.unwrap();
+        s.query(format!("CREATE TABLE types (k int PRIMARY KEY, {COLUMNS})"), ()).await.unwrap();
         let markers = vec!["?"; NAMES.len() + 1].join(", ");
-        let cql = format!("INSERT INTO ks.types (k, {}) VALUES ({markers})", NAMES.join(", "));
+        let cql = format!("INSERT INTO types (k, {}) VALUES ({markers})", NAMES.join(", "));
         let insert = s.prepare(cql.as_str()).await.unwrap();
-        let select =
-            s.prepare(format!("SELECT {} FROM ks.types WHERE k = ?", NAMES.join(", ")).as_str()).await.unwrap();
-        for (i, row) in rows().into_iter().enumerate() {
+        let select = s.prepare(format!("SELECT {} FROM types WHERE k = ?", NAMES.join(", ")).as_str()).await.unwrap();
+        for (i, row) in rows(ks.name()).into_iter().enumerate() {
             for prepared in [true, false] {
                 let k = (i * 2 + usize::from(prepared)) as i32;
                 let mut values: Vec<Option<CqlValue>> = vec![Some(CqlValue::Int(k))];
@@ -275,49 +294,49 @@ mod every_type {
             }
         }
         // Empty collections are stored as null, as Cassandra does.
-        s.query("INSERT INTO ks.types (k, l, m, st) VALUES (99, [], {}, {})", ()).await.unwrap();
-        let r = s.query("SELECT l, m, st FROM ks.types WHERE k = 99", ()).await.unwrap();
+        s.query("INSERT INTO types (k, l, m, st) VALUES (99, [], {}, {})", ()).await.unwrap();
+        let r = s.query("SELECT l, m, st FROM types WHERE k = 99", ()).await.unwrap();
         let row = r.rows_typed::<cqlstream::types::Row>().unwrap().next().unwrap().unwrap();
         assert_eq!(row.get::<Option<CqlValue>>("l"), None);
         assert_eq!(row.get::<Vec<i32>>("l"), Vec::<i32>::new());
         // Counters.
-        s.query("CREATE TABLE ks.c (k int PRIMARY KEY, n counter)", ()).await.unwrap();
-        let add = s.prepare("UPDATE ks.c SET n = n + ? WHERE k = ?").await.unwrap();
+        s.query("CREATE TABLE c (k int PRIMARY KEY, n counter)", ()).await.unwrap();
+        let add = s.prepare("UPDATE c SET n = n + ? WHERE k = ?").await.unwrap();
         for d in [i64::MAX, i64::MIN, 5] {
             s.execute(&add, (d, 1)).await.unwrap();
         }
-        let r = s.query("SELECT n FROM ks.c WHERE k = 1", ()).await.unwrap();
+        let r = s.query("SELECT n FROM c WHERE k = 1", ()).await.unwrap();
         let (n,): (i64,) = r.rows_typed().unwrap().next().unwrap().unwrap();
         assert_eq!(n, i64::MAX.wrapping_add(i64::MIN).wrapping_add(5));
     }
 
     #[tokio::test]
     async fn every_type_round_trips_v5_lz4() {
-        check(Version::V5, Compression::Lz4).await;
+        check("session::every_type_round_trips_v5_lz4", Version::V5, Compression::Lz4).await;
     }
 
     #[tokio::test]
     async fn every_type_round_trips_v5_plain() {
-        check(Version::V5, Compression::None).await;
+        check("session::every_type_round_trips_v5_plain", Version::V5, Compression::None).await;
     }
 
     #[tokio::test]
     async fn every_type_round_trips_v4_lz4() {
-        check(Version::V4, Compression::Lz4).await;
+        check("session::every_type_round_trips_v4_lz4", Version::V4, Compression::Lz4).await;
     }
 
     #[tokio::test]
     async fn every_type_round_trips_v4_plain() {
-        check(Version::V4, Compression::None).await;
+        check("session::every_type_round_trips_v4_plain", Version::V4, Compression::None).await;
     }
 }
 
 #[tokio::test]
 async fn tracing_ids_reach_the_caller() {
-    let (_node, session) = setup().await;
-    let traced = session.query(Statement::new("SELECT * FROM ks.t").with_tracing(true), ()).await.unwrap();
+    let Setup { session, _ks, target: _target } = setup("session::tracing_ids_reach_the_caller").await;
+    let traced = session.query(Statement::new("SELECT * FROM t").with_tracing(true), ()).await.unwrap();
     assert!(traced.tracing_id().is_some(), "a traced request carries the server's tracing id");
-    let plain = session.query("SELECT * FROM ks.t", ()).await.unwrap();
+    let plain = session.query("SELECT * FROM t", ()).await.unwrap();
     assert_eq!(plain.tracing_id(), None);
     assert!(plain.warnings().is_empty());
     assert_eq!(plain.rows().unwrap().columns().len(), 2, "column specs come with the page");
