@@ -6,6 +6,10 @@
 //! with `paging_state`; each test drives one of those paths with a real client that
 //! is not ours. Every test is bounded by [`LIMIT`] so a server that stops answering
 //! fails the test instead of hanging it.
+//!
+//! The tests go through `cqlstream::testkit::TestTarget` like the rest of the suite, but
+//! they check the testkit itself, so against a real cluster
+//! (`CQLSTREAM_TEST_CONTACT_POINTS`) each one is skipped and says why.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,7 +18,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use cqlstream::protocol::Version;
-use cqlstream::testkit::{TestCluster, TestNode, VNODES};
+use cqlstream::testkit::{TestCluster, TestNode, TestTarget, VNODES};
 use futures_util::{StreamExt, TryStreamExt};
 use scylla::client::Compression;
 use scylla::client::session::Session;
@@ -25,6 +29,10 @@ use scylla::response::PagingState;
 use scylla::statement::unprepared::Statement;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why every test here is skipped against a real cluster.
+const TESTKIT_ONLY: &str =
+    "checks the testkit against the scylla crate, so against a real node it tests nothing of ours";
 
 /// The most any one test may take.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -125,7 +133,9 @@ fn check_scan(rows: &[(i32, i32, Vec<u8>)]) -> Result<(), Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prepared_inserts_then_paged_scan_and_partition_read() -> Result<(), Error> {
     bounded(async {
-        let node = TestNode::builder().start().await?;
+        let target =
+            TestTarget::from_env("interop_scylla::prepared_inserts_then_paged_scan_and_partition_read").await?;
+        let Some(node) = target.require_testkit(TESTKIT_ONLY) else { return Ok(()) };
         let session = connect(node.addr()).await?;
         create_and_fill(&session, "interop").await?;
         check_schema_metadata(&session, "interop", 1)?;
@@ -181,7 +191,8 @@ async fn prepared_inserts_then_paged_scan_and_partition_read() -> Result<(), Err
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_arrive_as_the_drivers_db_errors() -> Result<(), Error> {
     bounded(async {
-        let node = TestNode::builder().start().await?;
+        let target = TestTarget::from_env("interop_scylla::server_errors_arrive_as_the_drivers_db_errors").await?;
+        let Some(node) = target.require_testkit(TESTKIT_ONLY) else { return Ok(()) };
         let session = connect(node.addr()).await?;
         let db_error = |r: Result<scylla::response::query_result::QueryResult, ExecutionError>| match r {
             Err(ExecutionError::LastAttemptError(RequestAttemptError::DbError(e, msg))) => Ok((e, msg)),
@@ -215,7 +226,12 @@ async fn server_errors_arrive_as_the_drivers_db_errors() -> Result<(), Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_auth_and_lz4_on_a_v4_only_node() -> Result<(), Error> {
     bounded(async {
-        let node = TestNode::builder().max_protocol(Version::V4).user("alice", "s3cret").start().await?;
+        let target = TestTarget::from_env_with(
+            "interop_scylla::password_auth_and_lz4_on_a_v4_only_node",
+            TestNode::builder().max_protocol(Version::V4).user("alice", "s3cret"),
+        )
+        .await?;
+        let Some(node) = target.require_testkit(TESTKIT_ONLY) else { return Ok(()) };
 
         let wrong = SessionBuilder::new().known_node_addr(node.addr()).user("alice", "nope").build().await;
         // The control connection's setup fails with the server's AuthenticationError.
@@ -258,6 +274,12 @@ async fn password_auth_and_lz4_on_a_v4_only_node() -> Result<(), Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_node_cluster_is_discovered_and_serves_every_row() -> Result<(), Error> {
     bounded(async {
+        let target =
+            TestTarget::from_env("interop_scylla::a_three_node_cluster_is_discovered_and_serves_every_row").await?;
+        if target.require_testkit(TESTKIT_ONLY).is_none() {
+            return Ok(());
+        }
+        // A target holds one node; this test starts a cluster of three beside it.
         let cluster = TestCluster::builder().nodes(3).start().await?;
         let session = connect(cluster.node(0).addr()).await?;
         // The driver found the other two nodes through system.peers(_v2).

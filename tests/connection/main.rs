@@ -1,17 +1,25 @@
-//! The connection layer against the test server: handshake variants, multiplexing past
-//! the stream id limit, timeouts with orphaned ids, dying connections, events.
+//! The connection layer: handshake variants, multiplexing past the stream id limit,
+//! timeouts with orphaned ids, dying connections, events. Against the testkit by default,
+//! against a real cluster when `CQLSTREAM_TEST_CONTACT_POINTS` is set
+//! (`cqlstream::testkit::TestTarget`); the parts that need the testkit's faults, counters
+//! or node settings are skipped there, and say so.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use cqlstream::connection::{Connection, ConnectionConfig, ConnectionError, RequestError};
 use cqlstream::protocol::request::Query;
 use cqlstream::protocol::response::{ErrorKind, Event, EventType, ResultBody};
 use cqlstream::protocol::{Compression, Consistency, QueryParameters, Request, RequestMessage, Response, Version};
-use cqlstream::testkit::{Fault, TestNode};
+use cqlstream::testkit::{Fault, TestNode, TestTarget};
 
 fn q(cql: &str) -> Request {
     Request::Query(Query::new(cql, QueryParameters::new(Consistency::One)))
+}
+
+/// Opens a connection to the target's first contact point. Build `config` on
+/// `target.connection_config()`, so that the environment's protocol and credentials apply.
+async fn open(target: &TestTarget, config: &ConnectionConfig) -> Result<Connection, ConnectionError> {
+    Connection::open(target.addr().await.unwrap(), config).await
 }
 
 async fn rows(conn: &Connection, cql: &str) -> cqlstream::protocol::response::Rows {
@@ -23,19 +31,25 @@ async fn rows(conn: &Connection, cql: &str) -> cqlstream::protocol::response::Ro
 
 #[tokio::test]
 async fn negotiates_the_highest_version_with_and_without_lz4() {
-    let node = TestNode::builder().start().await.unwrap();
+    let target = TestTarget::from_env("connection::negotiates_the_highest_version_with_and_without_lz4").await.unwrap();
+    // A real server's highest version is its own: v5 for Cassandra, v4 for ScyllaDB.
+    let exact = target.require_testkit("expects exactly v5, the testkit's highest version").is_some();
     for (pin, compression) in [
         (None, Compression::Lz4),
         (None, Compression::None),
         (Some(Version::V4), Compression::Lz4),
         (Some(Version::V3), Compression::None),
     ] {
-        let mut config = ConnectionConfig::new().compression(compression);
+        let mut config = target.connection_config().compression(compression);
         if let Some(v) = pin {
             config = config.protocol(v);
         }
-        let conn = Connection::open(node.addr(), &config).await.unwrap();
-        assert_eq!(conn.version(), pin.unwrap_or(Version::V5));
+        let conn = open(&target, &config).await.unwrap();
+        match pin {
+            Some(v) => assert_eq!(conn.version(), v),
+            None if exact => assert_eq!(conn.version(), Version::V5),
+            None => assert!(matches!(conn.version(), Version::V4 | Version::V5), "{:?}", conn.version()),
+        }
         assert_eq!(conn.compression(), compression);
         assert_eq!(rows(&conn, "SELECT * FROM system.local").await.rows_count(), 1);
     }
@@ -43,32 +57,48 @@ async fn negotiates_the_highest_version_with_and_without_lz4() {
 
 #[tokio::test]
 async fn steps_down_to_v4_on_a_v4_only_node() {
-    let node = TestNode::builder().max_protocol(Version::V4).start().await.unwrap();
-    let conn = Connection::open(node.addr(), &ConnectionConfig::new().compression(Compression::Lz4)).await.unwrap();
+    let target = TestTarget::from_env_with(
+        "connection::steps_down_to_v4_on_a_v4_only_node",
+        TestNode::builder().max_protocol(Version::V4),
+    )
+    .await
+    .unwrap();
+    let Some(_) = target.require_testkit("needs a node capped at v4") else { return };
+    let conn = open(&target, &target.connection_config().compression(Compression::Lz4)).await.unwrap();
     assert_eq!(conn.version(), Version::V4);
-    let pinned = Connection::open(node.addr(), &ConnectionConfig::new().protocol(Version::V5)).await.unwrap_err();
+    let pinned = open(&target, &target.connection_config().protocol(Version::V5)).await.unwrap_err();
     assert!(matches!(pinned, ConnectionError::NoCommonVersion { .. }), "{pinned}");
 }
 
 #[tokio::test]
 async fn authentication_success_and_failure() {
-    let node = TestNode::builder().user("alice", "secret").start().await.unwrap();
-    let ok = Connection::open(node.addr(), &ConnectionConfig::new().credentials("alice", "secret")).await.unwrap();
+    let target = TestTarget::from_env_with(
+        "connection::authentication_success_and_failure",
+        TestNode::builder().user("alice", "secret"),
+    )
+    .await
+    .unwrap();
+    let Some(_) = target.require_testkit("logs in as a user set up on the node") else { return };
+    let ok = open(&target, &target.connection_config().credentials("alice", "secret")).await.unwrap();
     assert_eq!(rows(&ok, "SELECT * FROM system.local").await.rows_count(), 1);
-    let wrong = Connection::open(node.addr(), &ConnectionConfig::new().credentials("alice", "nope")).await.unwrap_err();
+    let wrong = open(&target, &target.connection_config().credentials("alice", "nope")).await.unwrap_err();
     assert!(
         matches!(&wrong, ConnectionError::AuthenticationFailed(e) if e.kind == ErrorKind::AuthenticationError),
         "{wrong}"
     );
-    let none = Connection::open(node.addr(), &ConnectionConfig::new()).await.unwrap_err();
+    let none = open(&target, &target.connection_config()).await.unwrap_err();
     assert!(matches!(none, ConnectionError::AuthenticationRequired { .. }), "{none}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forty_thousand_concurrent_requests_on_one_connection() {
-    let node = TestNode::builder().start().await.unwrap();
-    node.faults().add(Fault::delay(Duration::from_millis(20)).matching("system.local"));
-    let conn = Connection::open(node.addr(), &ConnectionConfig::new().compression(Compression::Lz4)).await.unwrap();
+    let target =
+        TestTarget::from_env("connection::forty_thousand_concurrent_requests_on_one_connection").await.unwrap();
+    let node = target.require_testkit("delays the replies so that requests outnumber stream ids, and counts them");
+    if let Some(node) = node {
+        node.faults().add(Fault::delay(Duration::from_millis(20)).matching("system.local"));
+    }
+    let conn = open(&target, &target.connection_config().compression(Compression::Lz4)).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..40_000 {
         let conn = conn.clone();
@@ -80,16 +110,19 @@ async fn forty_thousand_concurrent_requests_on_one_connection() {
         ok += 1;
     }
     assert_eq!(ok, 40_000, "more requests than stream ids: the extra ones waited, none failed");
-    assert_eq!(node.stats().requests("SELECT key FROM system.local"), 40_000);
+    if let Some(node) = node {
+        assert_eq!(node.stats().requests("SELECT key FROM system.local"), 40_000);
+    }
     assert_eq!(conn.in_flight(), 0);
 }
 
 #[tokio::test]
 async fn a_slow_request_times_out_while_the_others_complete() {
-    let node = TestNode::builder().start().await.unwrap();
+    let target = TestTarget::from_env("connection::a_slow_request_times_out_while_the_others_complete").await.unwrap();
+    let Some(node) = target.require_testkit("delays one reply") else { return };
     node.faults().add(Fault::delay(Duration::from_millis(600)).matching("key = 'slow'").once());
-    let config = ConnectionConfig::new().request_timeout(Duration::from_millis(200));
-    let conn = Connection::open(node.addr(), &config).await.unwrap();
+    let config = target.connection_config().request_timeout(Duration::from_millis(200));
+    let conn = open(&target, &config).await.unwrap();
     let slow = {
         let conn = conn.clone();
         tokio::spawn(async move { conn.request(q("SELECT * FROM system.local WHERE key = 'slow'")).await })
@@ -108,10 +141,13 @@ async fn a_slow_request_times_out_while_the_others_complete() {
 
 #[tokio::test]
 async fn timeouts_keep_their_own_deadlines_and_cover_the_wait_for_an_id() {
-    let node = TestNode::builder().start().await.unwrap();
+    let target = TestTarget::from_env("connection::timeouts_keep_their_own_deadlines_and_cover_the_wait_for_an_id")
+        .await
+        .unwrap();
+    let Some(node) = target.require_testkit("delays replies") else { return };
     node.faults().add(Fault::delay(Duration::from_millis(800)).matching("key = 'slow'"));
-    let config = ConnectionConfig::new().request_timeout(Duration::from_millis(300)).max_streams(2);
-    let conn = Connection::open(node.addr(), &config).await.unwrap();
+    let config = target.connection_config().request_timeout(Duration::from_millis(300)).max_streams(2);
+    let conn = open(&target, &config).await.unwrap();
     let send = |cql: &'static str, timeout: Option<Duration>| {
         let conn = conn.clone();
         tokio::spawn(async move {
@@ -144,10 +180,11 @@ async fn timeouts_keep_their_own_deadlines_and_cover_the_wait_for_an_id() {
 
 #[tokio::test]
 async fn a_dying_connection_fails_every_request_in_flight_promptly() {
-    let node = TestNode::builder().start().await.unwrap();
+    let target =
+        TestTarget::from_env("connection::a_dying_connection_fails_every_request_in_flight_promptly").await.unwrap();
+    let Some(node) = target.require_testkit("holds back replies and stops the node") else { return };
     node.faults().add(Fault::no_reply().matching("key = 'hang'"));
-    let conn =
-        Connection::open(node.addr(), &ConnectionConfig::new().request_timeout(Duration::from_secs(30))).await.unwrap();
+    let conn = open(&target, &target.connection_config().request_timeout(Duration::from_secs(30))).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..100 {
         let conn = conn.clone();
@@ -170,38 +207,38 @@ async fn a_dying_connection_fails_every_request_in_flight_promptly() {
     assert!(matches!(conn.request(q("SELECT * FROM system.local")).await, Err(RequestError::Connection(_))));
     node.start().await.unwrap();
     node.faults().clear();
-    let fresh = Connection::open(node.addr(), &ConnectionConfig::new()).await.unwrap();
+    let fresh = open(&target, &target.connection_config()).await.unwrap();
     assert_eq!(rows(&fresh, "SELECT * FROM system.local").await.rows_count(), 1);
 }
 
 #[tokio::test]
 async fn register_and_use_from_the_config() {
-    let node = TestNode::builder().start().await.unwrap();
-    let admin = Connection::open(node.addr(), &ConnectionConfig::new()).await.unwrap();
-    admin
-        .request(q("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"))
-        .await
-        .unwrap();
-    let config = ConnectionConfig::new().keyspace("ks").events(vec![EventType::SchemaChange]);
-    let conn = Connection::open(node.addr(), &config).await.unwrap();
+    let target = TestTarget::from_env("connection::register_and_use_from_the_config").await.unwrap();
+    let ks = target.keyspace().await.unwrap();
+    let admin = open(&target, &target.connection_config()).await.unwrap();
+    let config = target.connection_config().keyspace(ks.name()).events(vec![EventType::SchemaChange]);
+    let conn = open(&target, &config).await.unwrap();
     let mut events = conn.events();
-    // USE took effect: an unqualified table lands in ks.
+    // USE took effect: an unqualified table lands in the test's keyspace.
     conn.request(q("CREATE TABLE t (k int PRIMARY KEY)")).await.unwrap();
-    assert_eq!(rows(&admin, "SELECT * FROM system_schema.tables WHERE keyspace_name = 'ks'").await.rows_count(), 1);
+    let tables = format!("SELECT * FROM system_schema.tables WHERE keyspace_name = '{}'", ks.name());
+    assert_eq!(rows(&admin, &tables).await.rows_count(), 1);
     let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
     assert!(matches!(event, Event::SchemaChange(_)), "{event:?}");
-    let _ = Arc::new(conn);
 }
 
 #[tokio::test]
 async fn an_idle_connection_sends_heartbeats() {
-    let node = TestNode::builder().start().await.unwrap();
-    let config = ConnectionConfig::new().heartbeat_interval(Some(Duration::from_millis(100)));
-    let conn = Connection::open(node.addr(), &config).await.unwrap();
-    let after_handshake = node.stats().options();
+    let target = TestTarget::from_env("connection::an_idle_connection_sends_heartbeats").await.unwrap();
+    let node = target.require_testkit("counts the heartbeats the node receives");
+    let config = target.connection_config().heartbeat_interval(Some(Duration::from_millis(100)));
+    let conn = open(&target, &config).await.unwrap();
+    let after_handshake = node.map(|n| n.stats().options());
     tokio::time::sleep(Duration::from_millis(550)).await;
-    let beats = node.stats().options() - after_handshake;
-    assert!(beats >= 3, "expected a heartbeat OPTIONS every 100 ms of idleness, saw {beats}");
+    if let (Some(node), Some(after_handshake)) = (node, after_handshake) {
+        let beats = node.stats().options() - after_handshake;
+        assert!(beats >= 3, "expected a heartbeat OPTIONS every 100 ms of idleness, saw {beats}");
+    }
     assert!(conn.closed().is_none(), "answered heartbeats keep the connection open");
     assert_eq!(rows(&conn, "SELECT * FROM system.local").await.rows_count(), 1);
     assert_eq!(conn.in_flight(), 0, "heartbeat replies free their stream ids");

@@ -134,9 +134,15 @@ impl Schema {
         self.keyspaces.get(name).ok_or_else(|| ExecError::invalid(format!("Keyspace '{name}' does not exist")))
     }
 
+    /// The table a statement reads or writes, failing as Cassandra 4.0+ does when it or its
+    /// keyspace is missing (`Schema.validateTable`: lower-case "keyspace", no quotes;
+    /// Cassandra 3 said "unconfigured table").
     pub(crate) fn table(&self, keyspace: &str, name: &str) -> Result<Arc<Table>, ExecError> {
-        let ks = self.keyspace(keyspace)?;
-        ks.tables.get(name).cloned().ok_or_else(|| ExecError::invalid(format!("unconfigured table {name}")))
+        let ks = self
+            .keyspaces
+            .get(keyspace)
+            .ok_or_else(|| ExecError::invalid(format!("keyspace {keyspace} does not exist")))?;
+        ks.tables.get(name).cloned().ok_or_else(|| ExecError::invalid(format!("table {name} does not exist")))
     }
 }
 

@@ -115,7 +115,7 @@ pub(crate) fn table(
 ) -> Result<(TableSchema, TableData), ExecError> {
     let me = &cluster.nodes[node].info;
     let release = release_version(cluster.max_protocol);
-    let unconfigured = || ExecError::invalid(format!("unconfigured table {name}"));
+    let unconfigured = || ExecError::invalid(format!("table {name} does not exist"));
     let (t, rows): (TableSchema, GeneratedRows) = match (keyspace, name) {
         ("system", "local") => {
             let t = fixed_table(
