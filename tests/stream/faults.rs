@@ -8,10 +8,10 @@ use cqlstream::protocol::Consistency;
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::Error;
 use cqlstream::stream::RetryPolicy;
-use cqlstream::testkit::Fault;
+use cqlstream::testkit::{Fault, TestTarget};
 use futures_util::StreamExt;
 
-use super::{SCAN, assert_exactly_once, setup, setup_with};
+use super::{SCAN, assert_exactly_once, connect, setup, setup_with};
 
 /// 1,050 rows at 100 a page: pages 0..=10, the last one (10) holding 50 rows.
 const ROWS: u32 = 1_050;
@@ -40,7 +40,12 @@ fn faults(page: usize) -> Vec<(&'static str, Fault)> {
 
 #[tokio::test]
 async fn every_retryable_fault_at_first_middle_and_last_page_is_retried_exactly_once() {
-    let (_c, node, session) = setup(ROWS).await;
+    let target =
+        TestTarget::from_env("stream::every_retryable_fault_at_first_middle_and_last_page_is_retried_exactly_once")
+            .await
+            .unwrap();
+    let Some(node) = target.require_testkit("injects faults") else { return };
+    let (_ks, session) = setup(&target, ROWS).await;
     for page in [0, 1, 5, PAGES - 1] {
         for (what, fault) in faults(page) {
             for prefetch in [0, 2] {
@@ -81,7 +86,9 @@ async fn every_retryable_fault_at_first_middle_and_last_page_is_retried_exactly_
 async fn a_retry_goes_to_another_connection_when_there_is_one() {
     // With two connections the retry of a page whose connection died uses the other
     // one: no new connection is opened during the stream.
-    let (_c, node, session) = setup_with(ROWS, 2).await;
+    let target = TestTarget::from_env("stream::a_retry_goes_to_another_connection_when_there_is_one").await.unwrap();
+    let Some(node) = target.require_testkit("closes a connection, counts connections") else { return };
+    let (ks, session) = setup_with(&target, ROWS, 2).await;
     let before = node.stats().connections();
     node.faults().add(Fault::close_at_page(4));
     let got: Vec<(i32, i32, String)> =
@@ -90,7 +97,8 @@ async fn a_retry_goes_to_another_connection_when_there_is_one() {
     assert_eq!(node.stats().connections(), before);
 
     // With one, the retry reconnects.
-    let (_c, node, session) = setup_with(ROWS, 1).await;
+    drop(session);
+    let session = connect(&target, &ks, 1).await;
     let before = node.stats().connections();
     node.faults().add(Fault::close_at_page(4));
     let got: Vec<(i32, i32, String)> =
@@ -101,7 +109,9 @@ async fn a_retry_goes_to_another_connection_when_there_is_one() {
 
 #[tokio::test]
 async fn retries_are_bounded_and_the_last_error_is_kept() {
-    let (_c, node, session) = setup(ROWS).await;
+    let target = TestTarget::from_env("stream::retries_are_bounded_and_the_last_error_is_kept").await.unwrap();
+    let Some(node) = target.require_testkit("injects faults") else { return };
+    let (_ks, session) = setup(&target, ROWS).await;
     node.faults().add(Fault::error(ErrorKind::Overloaded, "busy").matching(SCAN).after(3));
     let mut rows = session
         .stream(SCAN, ())
@@ -126,7 +136,9 @@ async fn retries_are_bounded_and_the_last_error_is_kept() {
 
 #[tokio::test]
 async fn what_a_retry_cannot_fix_is_not_retried() {
-    let (_c, node, session) = setup(ROWS).await;
+    let target = TestTarget::from_env("stream::what_a_retry_cannot_fix_is_not_retried").await.unwrap();
+    let Some(node) = target.require_testkit("injects faults") else { return };
+    let (_ks, session) = setup(&target, ROWS).await;
     for (kind, message) in [
         (ErrorKind::Invalid, "Undefined column name x"),
         (ErrorKind::ServerError, "java.lang.RuntimeException"),
@@ -149,7 +161,9 @@ async fn what_a_retry_cannot_fix_is_not_retried() {
 
 #[tokio::test]
 async fn deadline_and_timeouts() {
-    let (_c, node, session) = setup(ROWS).await;
+    let target = TestTarget::from_env("stream::deadline_and_timeouts").await.unwrap();
+    let Some(node) = target.require_testkit("injects faults") else { return };
+    let (_ks, session) = setup(&target, ROWS).await;
     // A slow first page is fine under its own timeout while later pages have a short one.
     node.faults().add(Fault::delay(Duration::from_millis(300)).matching(SCAN).once());
     let n = session

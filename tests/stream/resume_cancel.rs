@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cqlstream::session::Error;
 use cqlstream::stream::ResumePoint;
-use cqlstream::testkit::Fault;
+use cqlstream::testkit::{Fault, TestTarget};
 use futures_util::StreamExt;
 
 use super::{SCAN, assert_exactly_once, eventually, setup};
@@ -25,7 +25,9 @@ impl Rng {
 #[tokio::test]
 async fn two_hundred_random_stops_resumed_deliver_every_row_exactly_once() {
     const ROWS: u32 = 1_000;
-    let (_c, _node, session) = setup(ROWS).await;
+    let target =
+        TestTarget::from_env("stream::two_hundred_random_stops_resumed_deliver_every_row_exactly_once").await.unwrap();
+    let (_ks, session) = setup(&target, ROWS).await;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for run in 0..200 {
         // Stop at a random row (sometimes 0, sometimes the very end), save the token as a
@@ -68,7 +70,9 @@ async fn two_hundred_random_stops_resumed_deliver_every_row_exactly_once() {
 
 #[tokio::test]
 async fn resume_points_from_page_streams_and_from_other_statements() {
-    let (_c, _node, session) = setup(300).await;
+    let target =
+        TestTarget::from_env("stream::resume_points_from_page_streams_and_from_other_statements").await.unwrap();
+    let (_ks, session) = setup(&target, 300).await;
     let mut pages = session.stream(SCAN, ()).page_size(100).pages();
     let first = pages.next().await.unwrap().unwrap();
     let mut got: Vec<(i32, i32, String)> = first.rows().unwrap().map(Result::unwrap).collect();
@@ -88,7 +92,7 @@ async fn resume_points_from_page_streams_and_from_other_statements() {
     assert_exactly_once(&got, 300);
 
     // A token of another statement is refused, clearly.
-    let mut other = session.stream("SELECT v FROM ks.t", ()).resume_from(point);
+    let mut other = session.stream("SELECT v FROM t", ()).resume_from(point);
     let err = other.next().await.unwrap().unwrap_err();
     assert!(matches!(err, Error::Resume(_)), "{err}");
     assert!(err.to_string().contains("another statement"), "{err}");
@@ -102,7 +106,8 @@ async fn resume_points_from_page_streams_and_from_other_statements() {
 
 #[tokio::test]
 async fn ten_thousand_dropped_streams_leave_nothing_behind() {
-    let (_c, node, session) = setup(600).await;
+    let target = TestTarget::from_env("stream::ten_thousand_dropped_streams_leave_nothing_behind").await.unwrap();
+    let (_ks, session) = setup(&target, 600).await;
     let mut rng = Rng(42);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..10_000u32 {
@@ -143,12 +148,18 @@ async fn ten_thousand_dropped_streams_leave_nothing_behind() {
         s.producers == 0 && s.buffered_pages == 0 && s.buffered_bytes == 0 && session.in_flight() == 0
     })
     .await;
-    assert!(node.stats().pages(SCAN).iter().sum::<u64>() >= 10_000);
+    if let Some(node) = target.require_testkit("counts the pages the server was asked for") {
+        assert!(node.stats().pages(SCAN).iter().sum::<u64>() >= 10_000);
+    }
 }
 
 #[tokio::test]
 async fn dropping_a_stream_mid_request_orphans_its_id_until_the_late_reply() {
-    let (_c, node, session) = setup(1_000).await;
+    let target = TestTarget::from_env("stream::dropping_a_stream_mid_request_orphans_its_id_until_the_late_reply")
+        .await
+        .unwrap();
+    let Some(node) = target.require_testkit("delays a reply") else { return };
+    let (_ks, session) = setup(&target, 1_000).await;
     // Page 2's reply comes 500 ms late.
     node.faults().add(Fault::delay(Duration::from_millis(500)).matching(SCAN).after(2).once());
     let mut rows = session.stream(SCAN, ()).page_size(100).prefetch(1);
