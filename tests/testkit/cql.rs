@@ -1,19 +1,19 @@
 //! Statements against the test server: DDL, writes, reads, paging, PREPARE metadata,
 //! conditional writes, errors and system tables, over the wire with our codec.
+//!
+//! All of it is what a real Cassandra does too, so every test also runs against a real
+//! node, in a keyspace of its own. Checked only against the testkit: its counters, how
+//! many keyspaces and peers the whole server has, exact error texts that ScyllaDB words
+//! differently, and two behaviours a real server is not known to share (marked
+//! "issue 7 point 3", to be confirmed there).
 
 use bytes::Bytes;
 use cqlstream::protocol::request::{Batch, BatchStatement, BatchStatementKind, Execute, Prepare, Query};
 use cqlstream::protocol::response::{ErrorKind, Prepared, ResultBody, Rows};
 use cqlstream::protocol::{Compression, Consistency, QueryParameters, Request, Response, Value, Values, Version};
-use cqlstream::testkit::TestNode;
+use cqlstream::testkit::TestTarget;
 
-use super::Client;
-
-async fn ready(node: &TestNode, version: Version) -> Client {
-    let mut c = Client::connect(node.addr(), version).await;
-    assert_eq!(c.startup(Compression::Lz4).await, Response::Ready);
-    c
-}
+use super::{Client, another_keyspace, setup};
 
 async fn query(c: &mut Client, cql: &str) -> Response {
     c.request(Request::Query(Query::new(cql, QueryParameters::new(Consistency::One)))).await
@@ -46,12 +46,15 @@ async fn error(c: &mut Client, cql: &str) -> (ErrorKind, String) {
 
 #[tokio::test]
 async fn ddl_writes_and_reads() {
-    let node = TestNode::builder().start().await.unwrap();
-    let mut c = ready(&node, Version::V5).await;
-    let r =
-        ok(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
+    let target = TestTarget::from_env("testkit::ddl_writes_and_reads").await.unwrap();
+    let (ks, mut c) = setup(&target, Version::V5).await;
+    // This test creates a keyspace itself.
+    let x = another_keyspace(&ks);
+    let create =
+        format!("CREATE KEYSPACE {x} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}");
+    let r = ok(&mut c, &create).await;
     assert!(matches!(r, ResultBody::SchemaChange(_)), "{r:?}");
-    assert_eq!(ok(&mut c, "USE ks").await, ResultBody::SetKeyspace("ks".into()));
+    assert_eq!(ok(&mut c, &format!("USE {x}")).await, ResultBody::SetKeyspace(x.clone()));
     ok(
         &mut c,
         "CREATE TABLE t (pk int, ck int, v text, s set<int>, PRIMARY KEY (pk, ck)) WITH CLUSTERING ORDER BY (ck DESC)",
@@ -79,17 +82,18 @@ async fn ddl_writes_and_reads() {
     let first = r.iter().next().unwrap();
     assert_eq!(first.cell(0).flatten(), Some(&[0u8][..]), "[applied] = false");
     assert_eq!(r.metadata().columns.as_ref().unwrap()[0].name, "[applied]");
+    ok(&mut c, &format!("DROP KEYSPACE {x}")).await;
 }
 
 #[tokio::test]
 async fn several_changes_to_one_column_apply_in_order() {
-    let node = TestNode::builder().start().await.unwrap();
-    let mut c = ready(&node, Version::V4).await;
-    ok(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-    ok(&mut c, "CREATE TABLE ks.m (k int PRIMARY KEY, m map<int, int>, l list<int>)").await;
-    ok(&mut c, "INSERT INTO ks.m (k, m, l) VALUES (1, {0: 0}, [1])").await;
-    ok(&mut c, "UPDATE ks.m SET m[1] = 10, m[2] = 20, l = l + [2], l = l + [3] WHERE k = 1").await;
-    let r = rows(&mut c, "SELECT m, l FROM ks.m WHERE k = 1").await;
+    let target = TestTarget::from_env("testkit::several_changes_to_one_column_apply_in_order").await.unwrap();
+    let (ks, mut c) = setup(&target, Version::V4).await;
+    let table = ks.table("m");
+    ok(&mut c, &format!("CREATE TABLE {table} (k int PRIMARY KEY, m map<int, int>, l list<int>)")).await;
+    ok(&mut c, &format!("INSERT INTO {table} (k, m, l) VALUES (1, {{0: 0}}, [1])")).await;
+    ok(&mut c, &format!("UPDATE {table} SET m[1] = 10, m[2] = 20, l = l + [2], l = l + [3] WHERE k = 1")).await;
+    let r = rows(&mut c, &format!("SELECT m, l FROM {table} WHERE k = 1")).await;
     let row = r.iter().next().unwrap();
     // map<int, int> {0: 0, 1: 10, 2: 20}: [int n] then n pairs of [bytes] key and value.
     let mut map = vec![0, 0, 0, 3];
@@ -106,42 +110,73 @@ async fn several_changes_to_one_column_apply_in_order() {
         list.extend_from_slice(&x.to_be_bytes());
     }
     assert_eq!(row.cell(1).flatten(), Some(&list[..]), "both appends, in order");
-    // A plain assignment after a computed one wins, and the reverse builds on it.
-    ok(&mut c, "UPDATE ks.m SET l = l + [4], l = [7] WHERE k = 1").await;
-    ok(&mut c, "UPDATE ks.m SET m = {5: 5}, m[6] = 6 WHERE k = 1").await;
-    let r = rows(&mut c, "SELECT l, m FROM ks.m WHERE k = 1").await;
-    let row = r.iter().next().unwrap();
-    assert_eq!(row.cell(0).flatten(), Some(&[0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7][..]));
-    let m = row.cell(1).flatten().unwrap();
-    assert_eq!(&m[..4], &[0, 0, 0, 2], "{m:?}");
+    // As Cassandra's grammar: a plain assignment goes with no other change to the same
+    // column, whatever the order; the statement is refused whole, and nothing changes.
+    for update in ["l = l + [4], l = [7]", "l = [7], l = l + [4]", "m = {5: 5}, m[6] = 6", "l = [1], l = [2]"] {
+        let (kind, msg) = error(&mut c, &format!("UPDATE {table} SET {update} WHERE k = 1")).await;
+        assert_eq!(kind, ErrorKind::SyntaxError, "{update}: {msg}");
+        assert!(msg.contains("Multiple incompatible setting of column"), "{update}: {msg}");
+    }
+    let r = rows(&mut c, &format!("SELECT l FROM {table} WHERE k = 1")).await;
+    assert_eq!(r.iter().next().unwrap().cell(0).flatten(), Some(&list[..]), "unchanged");
+}
+
+/// Cassandra 4.0+ words a missing table or keyspace as `Schema.validateTable` does
+/// (protocol-spec/README.md, "What real servers do").
+#[tokio::test]
+async fn missing_tables_and_keyspaces_fail_as_cassandra_4_does() {
+    let target = TestTarget::from_env("testkit::missing_tables_and_keyspaces_fail_as_cassandra_4_does").await.unwrap();
+    let (ks, mut c) = setup(&target, Version::V4).await;
+    let (kind, msg) = error(&mut c, &format!("SELECT * FROM {}", ks.table("nope"))).await;
+    assert_eq!(kind, ErrorKind::Invalid);
+    // The text is Cassandra 4.0+'s; ScyllaDB may keep the older "unconfigured table nope".
+    if target.require_testkit("the exact text, which ScyllaDB may word differently").is_some() {
+        assert_eq!(msg, "table nope does not exist");
+    }
+    let missing = format!("{}_gone", &ks.name()[..ks.name().len().min(40)]);
+    let (kind, msg) = error(&mut c, &format!("INSERT INTO {missing}.t (k) VALUES (1)")).await;
+    assert_eq!(kind, ErrorKind::Invalid, "{msg}");
+    if target.testkit().is_some() {
+        assert_eq!(msg, format!("keyspace {missing} does not exist"));
+    }
 }
 
 #[tokio::test]
 async fn errors_are_the_ones_cassandra_gives() {
-    let node = TestNode::builder().start().await.unwrap();
-    let mut c = ready(&node, Version::V4).await;
+    let target = TestTarget::from_env("testkit::errors_are_the_ones_cassandra_gives").await.unwrap();
+    let (ks, mut c) = setup(&target, Version::V4).await;
+    // Issue 7 point 3: Cassandra words the two missing-key errors below as the testkit
+    // does; ScyllaDB words at least the second "Missing mandatory PRIMARY KEY part c".
+    let exact = target.require_testkit("the exact texts of two errors that ScyllaDB words differently").is_some();
     assert_eq!(error(&mut c, "SELEKT * FROM t").await.0, ErrorKind::SyntaxError);
     let (kind, msg) = error(&mut c, "SELECT * FROM t").await;
     assert_eq!(kind, ErrorKind::Invalid);
     assert!(msg.contains("No keyspace has been specified"), "{msg}");
-    ok(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-    assert!(matches!(
-        error(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
-            .await
-            .0,
-        ErrorKind::AlreadyExists { .. }
-    ));
-    ok(&mut c, "CREATE TABLE ks.t (k int PRIMARY KEY, v int)").await;
-    let (kind, _) = error(&mut c, "CREATE TABLE ks.t (k int PRIMARY KEY, v int)").await;
-    assert_eq!(kind, ErrorKind::AlreadyExists { keyspace: "ks".into(), table: "t".into() });
-    assert_eq!(error(&mut c, "SELECT * FROM ks.nope").await.0, ErrorKind::Invalid);
-    assert_eq!(error(&mut c, "INSERT INTO ks.t (k, v) VALUES ('text', 1)").await.0, ErrorKind::Invalid);
-    let (kind, msg) = error(&mut c, "INSERT INTO ks.t (v) VALUES (1)").await;
-    assert_eq!((kind, msg.as_str()), (ErrorKind::Invalid, "Some partition key parts are missing: k"));
-    ok(&mut c, "CREATE TABLE ks.c (k int, c int, v int, PRIMARY KEY (k, c))").await;
-    let (_, msg) = error(&mut c, "UPDATE ks.c SET v = 1 WHERE k = 1").await;
-    assert_eq!(msg, "Some clustering keys are missing: c");
-    let (kind, msg) = error(&mut c, "SELECT * FROM ks.t WHERE v = 1").await;
+    // This test creates a keyspace itself.
+    let x = another_keyspace(&ks);
+    let create =
+        format!("CREATE KEYSPACE {x} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}");
+    ok(&mut c, &create).await;
+    assert!(matches!(error(&mut c, &create).await.0, ErrorKind::AlreadyExists { .. }));
+    let t = ks.table("t");
+    ok(&mut c, &format!("CREATE TABLE {t} (k int PRIMARY KEY, v int)")).await;
+    let (kind, _) = error(&mut c, &format!("CREATE TABLE {t} (k int PRIMARY KEY, v int)")).await;
+    assert_eq!(kind, ErrorKind::AlreadyExists { keyspace: ks.name().into(), table: "t".into() });
+    assert_eq!(error(&mut c, &format!("SELECT * FROM {}", ks.table("nope"))).await.0, ErrorKind::Invalid);
+    assert_eq!(error(&mut c, &format!("INSERT INTO {t} (k, v) VALUES ('text', 1)")).await.0, ErrorKind::Invalid);
+    let (kind, msg) = error(&mut c, &format!("INSERT INTO {t} (v) VALUES (1)")).await;
+    assert_eq!(kind, ErrorKind::Invalid);
+    if exact {
+        assert_eq!(msg, "Some partition key parts are missing: k");
+    }
+    let cc = ks.table("c");
+    ok(&mut c, &format!("CREATE TABLE {cc} (k int, c int, v int, PRIMARY KEY (k, c))")).await;
+    let (kind, msg) = error(&mut c, &format!("UPDATE {cc} SET v = 1 WHERE k = 1")).await;
+    assert_eq!(kind, ErrorKind::Invalid);
+    if exact {
+        assert_eq!(msg, "Some clustering keys are missing: c");
+    }
+    let (kind, msg) = error(&mut c, &format!("SELECT * FROM {t} WHERE v = 1")).await;
     assert_eq!(kind, ErrorKind::Invalid);
     assert!(msg.contains("ALLOW FILTERING"), "{msg}");
     let unknown = Execute {
@@ -151,9 +186,11 @@ async fn errors_are_the_ones_cassandra_gives() {
     };
     let r = c.request(Request::Execute(unknown)).await;
     assert!(matches!(r, Response::Error(e) if matches!(e.kind, ErrorKind::Unprepared { .. })));
+    ok(&mut c, &format!("DROP KEYSPACE {x}")).await;
 }
 
-async fn paged_scan(c: &mut Client, prepared: Option<&Prepared>, page_size: i32) -> (usize, Vec<i32>) {
+/// Pages through `select` (`pk, ck, v`), or the prepared statement when given.
+async fn paged_scan(c: &mut Client, select: &str, prepared: Option<&Prepared>, page_size: i32) -> (usize, Vec<i32>) {
     let mut pages = 0;
     let mut seen = Vec::new();
     let mut state: Option<Bytes> = None;
@@ -164,7 +201,7 @@ async fn paged_scan(c: &mut Client, prepared: Option<&Prepared>, page_size: i32)
             Some(p) => {
                 Request::Execute(Execute { id: p.id.clone(), result_metadata_id: p.result_metadata_id.clone(), params })
             }
-            None => Request::Query(Query::new("SELECT pk, ck, v FROM ks.big", params)),
+            None => Request::Query(Query::new(select, params)),
         };
         let Response::Result(ResultBody::Rows(r)) = c.request(request).await else { panic!("not rows") };
         pages += 1;
@@ -182,17 +219,22 @@ async fn paged_scan(c: &mut Client, prepared: Option<&Prepared>, page_size: i32)
 
 #[tokio::test]
 async fn paging_matches_cassandra_including_the_empty_last_page() {
-    let node = TestNode::builder().start().await.unwrap();
+    let target = TestTarget::from_env("testkit::paging_matches_cassandra_including_the_empty_last_page").await.unwrap();
+    let ks = target.keyspace().await.unwrap();
+    let node = target.require_testkit("per-page request counters");
+    let big = ks.table("big");
+    let select = format!("SELECT pk, ck, v FROM {big}");
     for version in [Version::V4, Version::V5] {
-        let mut c = ready(&node, version).await;
-        ok(
-            &mut c,
-            "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-        )
-        .await;
-        ok(&mut c, "CREATE TABLE IF NOT EXISTS ks.big (pk int, ck int, v blob, PRIMARY KEY (pk, ck))").await;
+        // Exactly this version: a node that turns it away skips its round.
+        let Some(mut c) = Client::ready_at(&target, version, Compression::Lz4).await else { continue };
+        let create = format!(
+            "CREATE KEYSPACE IF NOT EXISTS {} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}",
+            ks.name()
+        );
+        ok(&mut c, &create).await;
+        ok(&mut c, &format!("CREATE TABLE IF NOT EXISTS {big} (pk int, ck int, v blob, PRIMARY KEY (pk, ck))")).await;
         let Response::Result(ResultBody::Prepared(insert)) =
-            c.request(Request::Prepare(Prepare::new("INSERT INTO ks.big (pk, ck, v) VALUES (?, ?, ?)"))).await
+            c.request(Request::Prepare(Prepare::new(format!("INSERT INTO {big} (pk, ck, v) VALUES (?, ?, ?)")))).await
         else {
             panic!("prepare failed")
         };
@@ -219,31 +261,34 @@ async fn paging_matches_cassandra_including_the_empty_last_page() {
                 assert_eq!(r, Response::Result(ResultBody::Void));
             }
         }
-        let (pages, mut seen) = paged_scan(&mut c, None, 1000).await;
+        let (pages, mut seen) = paged_scan(&mut c, &select, None, 1000).await;
         assert_eq!(pages, 21, "20,000 rows at 1,000 a page end with an empty 21st page");
         assert_eq!(seen.len(), 20_000);
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), 20_000, "every row exactly once");
-        let (pages, seen) = paged_scan(&mut c, None, 3000).await;
+        let (pages, seen) = paged_scan(&mut c, &select, None, 3000).await;
         assert_eq!((pages, seen.len()), (7, 20_000));
-        let Response::Result(ResultBody::Prepared(select)) =
-            c.request(Request::Prepare(Prepare::new("SELECT pk, ck, v FROM ks.big"))).await
+        let Response::Result(ResultBody::Prepared(prepared)) = c.request(Request::Prepare(Prepare::new(&select))).await
         else {
             panic!("prepare failed")
         };
-        assert_eq!(select.result_metadata.columns.as_ref().unwrap().len(), 3);
-        let (pages, seen) = paged_scan(&mut c, Some(&select), 7000).await;
+        assert_eq!(prepared.result_metadata.columns.as_ref().unwrap().len(), 3);
+        let (pages, seen) = paged_scan(&mut c, &select, Some(&prepared), 7000).await;
         assert_eq!((pages, seen.len()), (3, 20_000));
-        let stats = node.stats().pages("SELECT pk, ck, v FROM ks.big");
-        assert!(stats.len() >= 21 && stats[20] >= 1, "per-page counters: {stats:?}");
+        if let Some(node) = node {
+            let stats = node.stats().pages(&select);
+            assert!(stats.len() >= 21 && stats[20] >= 1, "per-page counters: {stats:?}");
+        }
     }
 }
 
 #[tokio::test]
 async fn system_tables_describe_the_node_and_schema() {
-    let node = TestNode::builder().start().await.unwrap();
-    let mut c = ready(&node, Version::V5).await;
+    let target = TestTarget::from_env("testkit::system_tables_describe_the_node_and_schema").await.unwrap();
+    let (ks, mut c) = setup(&target, Version::V5).await;
+    // How many peers and keyspaces a real server has is not this test's to know.
+    let whole_server = target.require_testkit("counts of every peer and keyspace on the server").is_some();
     let r = rows(&mut c, "SELECT * FROM system.local WHERE key='local'").await;
     assert_eq!(r.rows_count(), 1);
     let names: Vec<String> = r.metadata().columns.as_ref().unwrap().iter().map(|c| c.name.clone()).collect();
@@ -259,24 +304,37 @@ async fn system_tables_describe_the_node_and_schema() {
     ] {
         assert!(names.contains(&col.to_string()), "system.local lacks {col}");
     }
-    assert_eq!(rows(&mut c, "SELECT * FROM system.peers").await.rows_count(), 0);
-    ok(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-    ok(&mut c, "CREATE TYPE ks.addr (street text, zip int)").await;
-    ok(&mut c, "CREATE TABLE ks.t (k int, c int, a frozen<addr>, PRIMARY KEY (k, c))").await;
-    let r = rows(&mut c, "SELECT keyspace_name, table_name, column_name, kind, type FROM system_schema.columns WHERE keyspace_name = 'ks'").await;
+    let peers = rows(&mut c, "SELECT * FROM system.peers").await;
+    if whole_server {
+        assert_eq!(peers.rows_count(), 0);
+    }
+    let name = ks.name();
+    ok(&mut c, &format!("CREATE TYPE {} (street text, zip int)", ks.table("addr"))).await;
+    ok(&mut c, &format!("CREATE TABLE {} (k int, c int, a frozen<addr>, PRIMARY KEY (k, c))", ks.table("t"))).await;
+    let r = rows(&mut c, &format!("SELECT keyspace_name, table_name, column_name, kind, type FROM system_schema.columns WHERE keyspace_name = '{name}'")).await;
     assert_eq!(r.rows_count(), 3);
-    assert_eq!(rows(&mut c, "SELECT * FROM system_schema.types WHERE keyspace_name = 'ks'").await.rows_count(), 1);
-    assert_eq!(rows(&mut c, "SELECT * FROM system_schema.keyspaces").await.rows_count(), 3);
+    let types = format!("SELECT * FROM system_schema.types WHERE keyspace_name = '{name}'");
+    assert_eq!(rows(&mut c, &types).await.rows_count(), 1);
+    let keyspaces = rows(&mut c, "SELECT * FROM system_schema.keyspaces").await;
+    let column = keyspaces.metadata().columns.as_ref().unwrap().iter().position(|c| c.name == "keyspace_name");
+    let column = column.expect("a keyspace_name column");
+    let ours = keyspaces.iter().filter(|row| row.cell(column).flatten() == Some(name.as_bytes())).count();
+    assert_eq!(ours, 1, "{name} in system_schema.keyspaces");
+    if whole_server {
+        assert_eq!(keyspaces.rows_count(), 3);
+    }
 }
 
 #[tokio::test]
 async fn v5_execute_with_stale_result_metadata_gets_the_new_metadata() {
-    let node = TestNode::builder().start().await.unwrap();
-    let mut c = ready(&node, Version::V5).await;
-    ok(&mut c, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").await;
-    ok(&mut c, "CREATE TABLE ks.t (k int PRIMARY KEY, a int)").await;
+    let target =
+        TestTarget::from_env("testkit::v5_execute_with_stale_result_metadata_gets_the_new_metadata").await.unwrap();
+    let ks = target.keyspace().await.unwrap();
+    let Some(mut c) = Client::ready_at(&target, Version::V5, Compression::Lz4).await else { return };
+    let t = ks.table("t");
+    ok(&mut c, &format!("CREATE TABLE {t} (k int PRIMARY KEY, a int)")).await;
     let Response::Result(ResultBody::Prepared(p)) =
-        c.request(Request::Prepare(Prepare::new("SELECT * FROM ks.t"))).await
+        c.request(Request::Prepare(Prepare::new(format!("SELECT * FROM {t}")))).await
     else {
         panic!("prepare failed")
     };
@@ -288,9 +346,14 @@ async fn v5_execute_with_stale_result_metadata_gets_the_new_metadata() {
     // Same metadata + skip_metadata: No_metadata comes back.
     let Response::Result(ResultBody::Rows(r)) = c.request(execute(&p, true)).await else { panic!("not rows") };
     assert!(r.metadata().columns.is_none() && r.metadata().new_metadata_id.is_none());
+    // Issue 7 point 3: Cassandra forgets the statements prepared on a table it drops, so
+    // there the EXECUTE below is likely to come back UNPREPARED.
+    if target.require_testkit("an EXECUTE prepared before its table was dropped and made anew").is_none() {
+        return;
+    }
     // The table changes shape: the same EXECUTE now reports Metadata_changed.
-    ok(&mut c, "DROP TABLE ks.t").await;
-    ok(&mut c, "CREATE TABLE ks.t (k int PRIMARY KEY, a int, b text)").await;
+    ok(&mut c, &format!("DROP TABLE {t}")).await;
+    ok(&mut c, &format!("CREATE TABLE {t} (k int PRIMARY KEY, a int, b text)")).await;
     let Response::Result(ResultBody::Rows(r)) = c.request(execute(&p, true)).await else { panic!("not rows") };
     let new_id = r.metadata().new_metadata_id.clone().expect("Metadata_changed with the new id");
     assert_ne!(Some(&new_id), p.result_metadata_id.as_ref());

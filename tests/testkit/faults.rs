@@ -2,6 +2,10 @@
 //! not hold up other streams, silence, connection drops after N replies or at page K,
 //! malformed frames, faults restricted to one page, pages of an injected length
 //! (empty, short, long), and the counters tests assert with.
+//!
+//! All of it is testkit-only control: against a real node each test says it is skipped
+//! and returns before touching the node. So each keeps the fixed keyspace `ks`, on the
+//! testkit node of its own.
 
 use std::time::Duration;
 
@@ -9,13 +13,15 @@ use bytes::Bytes;
 use cqlstream::protocol::request::{Execute, Prepare, Query};
 use cqlstream::protocol::response::{ErrorKind, ResultBody, Rows};
 use cqlstream::protocol::{ColumnType, Compression, Consistency, QueryParameters, Request, Response, Version};
-use cqlstream::testkit::{Fault, FaultAction, TestNode};
+use cqlstream::testkit::{Fault, FaultAction, TestNode, TestTarget};
 use futures_util::StreamExt;
 
 use super::Client;
 
-async fn setup() -> (TestNode, Client) {
-    let node = TestNode::builder().start().await.unwrap();
+/// The testkit node with `ks.t` holding ten rows in partition 1, and a client at v5;
+/// against a real node `None`, the skip said.
+async fn setup(target: &TestTarget) -> Option<(&TestNode, Client)> {
+    let node = target.require_testkit("fault injection and request counters")?;
     let cluster_cql = [
         "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
         "CREATE TABLE ks.t (k int, c int, PRIMARY KEY (k, c))",
@@ -28,7 +34,7 @@ async fn setup() -> (TestNode, Client) {
     for i in 0..10 {
         assert!(matches!(c.request(q(&format!("INSERT INTO ks.t (k, c) VALUES (1, {i})"))).await, Response::Result(_)));
     }
-    (node, c)
+    Some((node, c))
 }
 
 fn q(cql: &str) -> Request {
@@ -39,7 +45,8 @@ const SELECT: &str = "SELECT * FROM ks.t WHERE k = 1";
 
 #[tokio::test]
 async fn errors_once_then_normal_service() {
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::errors_once_then_normal_service").await.unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     node.faults().add(Fault::error(ErrorKind::Overloaded, "busy").matching("SELECT").once());
     let Response::Error(e) = c.request(q(SELECT)).await else { panic!("no error") };
     assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Overloaded, "busy"));
@@ -49,7 +56,8 @@ async fn errors_once_then_normal_service() {
 
 #[tokio::test]
 async fn every_error_kind_arrives_with_its_fields() {
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::every_error_kind_arrives_with_its_fields").await.unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     let kinds = [
         ErrorKind::ReadTimeout { consistency: Consistency::Quorum, received: 1, block_for: 2, data_present: false },
         ErrorKind::Unavailable { consistency: Consistency::All, required: 3, alive: 1 },
@@ -79,7 +87,8 @@ async fn every_error_kind_arrives_with_its_fields() {
 
 #[tokio::test]
 async fn a_delayed_reply_does_not_hold_up_the_others() {
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::a_delayed_reply_does_not_hold_up_the_others").await.unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     node.faults().add(Fault::delay(Duration::from_millis(300)).matching("k = 1").once());
     let slow = c.send(q(SELECT)).await;
     let fast = c.send(q("SELECT * FROM ks.t WHERE k = 2")).await;
@@ -91,7 +100,8 @@ async fn a_delayed_reply_does_not_hold_up_the_others() {
 
 #[tokio::test]
 async fn no_reply_leaves_one_stream_silent() {
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::no_reply_leaves_one_stream_silent").await.unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     node.faults().add(Fault::no_reply().matching("k = 1").once());
     let _silent = c.send(q(SELECT)).await;
     let other = c.send(q("SELECT * FROM ks.t WHERE k = 2")).await;
@@ -102,7 +112,8 @@ async fn no_reply_leaves_one_stream_silent() {
 
 #[tokio::test]
 async fn close_after_n_replies() {
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::close_after_n_replies").await.unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     node.faults().add(Fault::close_after_replies(2).matching("SELECT"));
     assert!(matches!(c.request(q(SELECT)).await, Response::Result(_)));
     assert!(matches!(c.request(q(SELECT)).await, Response::Result(_)));
@@ -112,7 +123,8 @@ async fn close_after_n_replies() {
 
 #[tokio::test]
 async fn close_at_page_k_of_a_scan() {
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::close_at_page_k_of_a_scan").await.unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     node.faults().add(Fault::close_at_page(2));
     let mut state = None;
     for page in 0..3 {
@@ -134,7 +146,8 @@ async fn close_at_page_k_of_a_scan() {
 
 #[tokio::test]
 async fn malformed_frames_are_undecodable() {
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::malformed_frames_are_undecodable").await.unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     node.faults().add(Fault::new(FaultAction::MalformedFrame).once());
     c.send(q(SELECT)).await;
     let next = tokio::time::timeout(Duration::from_secs(5), c.io.next()).await.unwrap();
@@ -143,7 +156,10 @@ async fn malformed_frames_are_undecodable() {
 
 #[tokio::test]
 async fn in_process_execute_sets_up_data() {
-    let node = TestNode::builder().start().await.unwrap();
+    let target = TestTarget::from_env("testkit::in_process_execute_sets_up_data").await.unwrap();
+    if target.require_testkit("statements run in process (execute)").is_none() {
+        return;
+    }
     let cluster = cqlstream::testkit::TestCluster::builder().start().await.unwrap();
     cluster
         .execute("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
@@ -151,15 +167,15 @@ async fn in_process_execute_sets_up_data() {
     cluster.execute("CREATE TABLE ks.t (k int PRIMARY KEY)").unwrap();
     let err = cluster.execute("CREATE TABLE ks.t (k int PRIMARY KEY)").unwrap_err();
     assert!(matches!(err.kind, ErrorKind::AlreadyExists { .. }));
-    drop(node);
 }
 
 // Page-shaped faults, on a 250-row table over 5 partitions, paged at 100.
 
 const BIG: &str = "SELECT * FROM ks.big";
 
-async fn setup_big() -> (TestNode, Client, Vec<(i32, i32)>) {
-    let (node, mut c) = setup().await;
+/// [`setup`] plus `ks.big`, and the keys of an undisturbed scan of it.
+async fn setup_big(target: &TestTarget) -> Option<(&TestNode, Client, Vec<(i32, i32)>)> {
+    let (node, mut c) = setup(target).await?;
     let create = "CREATE TABLE ks.big (k int, c int, PRIMARY KEY (k, c))";
     assert!(matches!(c.request(q(create)).await, Response::Result(_)));
     for i in 0..250 {
@@ -175,7 +191,7 @@ async fn setup_big() -> (TestNode, Client, Vec<(i32, i32)>) {
     distinct.dedup();
     assert_eq!(distinct, (0..250).map(|i| (i / 50, i % 50)).collect::<Vec<_>>());
     node.stats().reset();
-    (node, c, reference)
+    Some((node, c, reference))
 }
 
 fn paged(cql: &str, state: Option<Bytes>) -> Request {
@@ -226,7 +242,8 @@ fn assert_big_columns(r: &Rows) {
 
 #[tokio::test]
 async fn empty_pages_still_page_and_lose_no_row() {
-    let (node, mut c, reference) = setup_big().await;
+    let target = TestTarget::from_env("testkit::empty_pages_still_page_and_lose_no_row").await.unwrap();
+    let Some((node, mut c, reference)) = setup_big(&target).await else { return };
     let cases: [(&[usize], &[usize]); 5] = [
         (&[0], &[0, 100, 100, 50]),
         (&[1], &[100, 0, 100, 50]),
@@ -260,7 +277,8 @@ async fn empty_pages_still_page_and_lose_no_row() {
 
 #[tokio::test]
 async fn an_empty_page_honours_skip_metadata_on_execute() {
-    let (node, mut c, reference) = setup_big().await;
+    let target = TestTarget::from_env("testkit::an_empty_page_honours_skip_metadata_on_execute").await.unwrap();
+    let Some((node, mut c, reference)) = setup_big(&target).await else { return };
     let Response::Result(ResultBody::Prepared(prepared)) = c.request(Request::Prepare(Prepare::new(BIG))).await else {
         panic!("not prepared")
     };
@@ -288,7 +306,8 @@ async fn an_empty_page_honours_skip_metadata_on_execute() {
 
 #[tokio::test]
 async fn short_and_long_pages_continue_where_they_stopped() {
-    let (node, mut c, reference) = setup_big().await;
+    let target = TestTarget::from_env("testkit::short_and_long_pages_continue_where_they_stopped").await.unwrap();
+    let Some((node, mut c, reference)) = setup_big(&target).await else { return };
     let cases: [(Fault, &[usize]); 4] = [
         (Fault::page_rows(7).at_page(1).once(), &[100, 7, 100, 43]),
         (Fault::page_rows(1).at_page(0).once(), &[1, 100, 100, 49]),
@@ -311,7 +330,8 @@ async fn short_and_long_pages_continue_where_they_stopped() {
 
 #[tokio::test]
 async fn injected_page_lengths_respect_limit() {
-    let (node, mut c, reference) = setup_big().await;
+    let target = TestTarget::from_env("testkit::injected_page_lengths_respect_limit").await.unwrap();
+    let Some((node, mut c, reference)) = setup_big(&target).await else { return };
     let select = "SELECT * FROM ks.big LIMIT 120";
     node.faults().add(Fault::page_rows(0).at_page(0).once());
     node.faults().add(Fault::page_rows(7).at_page(2).once());
@@ -323,7 +343,9 @@ async fn injected_page_lengths_respect_limit() {
 
 #[tokio::test]
 async fn an_error_at_page_k_fires_only_there_and_a_retry_succeeds() {
-    let (node, mut c, reference) = setup_big().await;
+    let target =
+        TestTarget::from_env("testkit::an_error_at_page_k_fires_only_there_and_a_retry_succeeds").await.unwrap();
+    let Some((node, mut c, reference)) = setup_big(&target).await else { return };
     node.faults().add(Fault::error(ErrorKind::Overloaded, "busy").matching("SELECT").at_page(2).once());
     let mut got = Vec::new();
     let mut state = None;
@@ -348,7 +370,8 @@ async fn an_error_at_page_k_fires_only_there_and_a_retry_succeeds() {
 
 #[tokio::test]
 async fn a_silent_page_is_served_when_retried() {
-    let (node, mut c, reference) = setup_big().await;
+    let target = TestTarget::from_env("testkit::a_silent_page_is_served_when_retried").await.unwrap();
+    let Some((node, mut c, reference)) = setup_big(&target).await else { return };
     node.faults().add(Fault::no_reply().at_page(1).once());
     let first = rows(&mut c, paged(BIG, None)).await;
     let state = first.metadata().paging_state.clone();
@@ -368,7 +391,10 @@ async fn a_silent_page_is_served_when_retried() {
 async fn an_empty_first_page_resumes_before_a_partition_with_an_empty_key() {
     // An empty key has the ring's minimum token, so "from the start" cannot be written
     // as that position: the partition would be skipped.
-    let (node, mut c) = setup().await;
+    let target = TestTarget::from_env("testkit::an_empty_first_page_resumes_before_a_partition_with_an_empty_key")
+        .await
+        .unwrap();
+    let Some((node, mut c)) = setup(&target).await else { return };
     let create = "CREATE TABLE ks.txt (k text, c int, PRIMARY KEY (k, c))";
     assert!(matches!(c.request(q(create)).await, Response::Result(_)));
     for (k, v) in [("", 0), ("", 1), ("a", 0)] {

@@ -1,4 +1,17 @@
 //! The test server over real TCP, driven by a scripted client built on our codec.
+//!
+//! Every test runs through [`TestTarget`]: against an in-process testkit node by default,
+//! against a real cluster when `CQLSTREAM_TEST_CONTACT_POINTS` is set. `cql` and
+//! `handshake` check what a real Cassandra or ScyllaDB must do too, in a keyspace of the
+//! test's own; what needs the testkit's control (fault injection, counters, stopping
+//! nodes, configured users, a forced protocol ceiling, several nodes) runs only against
+//! the testkit, after [`TestTarget::require_testkit`] has said what is skipped. `faults`
+//! is all fault injection, so against a real node each of its tests says so and returns.
+//!
+//! The raw client picks its protocol versions itself (`CQLSTREAM_TEST_PROTOCOL` is for the
+//! driver sessions that create and drop keyspaces). A real node may turn a version away
+//! (ScyllaDB speaks v4 at most): [`Client::start`] then says what is skipped, and
+//! [`ready`] steps down as a driver would.
 
 mod cql;
 mod faults;
@@ -6,10 +19,12 @@ mod handshake;
 
 use std::net::SocketAddr;
 
-use cqlstream::protocol::request::Startup;
+use cqlstream::protocol::request::{AuthResponse, Startup};
+use cqlstream::protocol::response::ErrorKind;
 use cqlstream::protocol::{
     Compression, CqlCodec, Envelope, Framing, Request, RequestMessage, Response, ResponseMessage, Role, Version,
 };
+use cqlstream::testkit::{RealCluster, TestKeyspace, TestTarget};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -65,4 +80,67 @@ impl Client {
         }
         reply
     }
+
+    /// Connects to `target` at `version` and sends STARTUP; the reply is READY or
+    /// AUTHENTICATE. `None` when a real node turns the version away: only the testkit
+    /// is sure to speak every version, so that is printed as a skip.
+    pub(crate) async fn start(
+        target: &TestTarget,
+        version: Version,
+        compression: Compression,
+    ) -> Option<(Client, Response)> {
+        let mut c = Client::connect(target.addr().await.unwrap(), version).await;
+        let reply = c.startup(compression).await;
+        if target.is_real() && matches!(&reply, Response::Error(e) if e.kind == ErrorKind::ProtocolError) {
+            let _ = target.require_testkit(&format!("speaking {version} (the node turns it away)"));
+            return None;
+        }
+        Some((c, reply))
+    }
+
+    /// [`Client::start`], then logged in with `CQLSTREAM_TEST_USERNAME`/`_PASSWORD` when a
+    /// real node asks: a client ready for queries. The testkit must answer READY.
+    pub(crate) async fn ready_at(target: &TestTarget, version: Version, compression: Compression) -> Option<Client> {
+        let (mut c, reply) = Client::start(target, version, compression).await?;
+        if target.is_real() && matches!(reply, Response::Authenticate(_)) {
+            let (user, password) = real_credentials().expect("the node asks for a login: set CQLSTREAM_TEST_USERNAME");
+            let login = c.request(Request::AuthResponse(AuthResponse::plain(&user, &password))).await;
+            assert!(matches!(login, Response::AuthSuccess(_)), "{login:?}");
+        } else {
+            assert_eq!(reply, Response::Ready, "{version} {compression:?}");
+        }
+        Some(c)
+    }
+}
+
+/// A client ready at `version` with LZ4 or, on a real node that turns `version` away, at
+/// the highest version below it that the node takes, as a driver steps down.
+pub(crate) async fn ready(target: &TestTarget, version: Version) -> Client {
+    for v in Version::ALL.into_iter().rev().filter(|v| *v <= version) {
+        if let Some(c) = Client::ready_at(target, v, Compression::Lz4).await {
+            return c;
+        }
+    }
+    panic!("{} takes no protocol version up to {version}", target.describe())
+}
+
+/// The start of most tests: a keyspace of the test's own and a client [`ready`] at
+/// `version`, not yet using the keyspace. Keep the guard alive (`let (ks, c)` or
+/// `let (_ks, c)`) until the test ends: against a real cluster dropping it drops the
+/// keyspace.
+pub(crate) async fn setup(target: &TestTarget, version: Version) -> (TestKeyspace, Client) {
+    let ks = target.keyspace().await.unwrap();
+    (ks, ready(target, version).await)
+}
+
+/// A second unique keyspace name, for tests of CREATE KEYSPACE itself: the test
+/// keyspace's `t_` prefix swapped for `x_`, so no longer than it (CQL allows 48
+/// characters) and taken by nobody else. The test drops it at its end.
+pub(crate) fn another_keyspace(ks: &TestKeyspace) -> String {
+    format!("x{}", &ks.name()[1..])
+}
+
+/// The login a real cluster was given, if any.
+pub(crate) fn real_credentials() -> Option<(String, String)> {
+    RealCluster::from_env().unwrap().and_then(|c| c.credentials)
 }

@@ -556,6 +556,25 @@ pub(crate) enum Assignment {
     },
 }
 
+impl Assignment {
+    /// The column assigned to.
+    pub(crate) fn column(&self) -> &str {
+        match self {
+            Assignment::Set { column, .. }
+            | Assignment::Add { column, .. }
+            | Assignment::Prepend { column, .. }
+            | Assignment::Remove { column, .. }
+            | Assignment::SetElement { column, .. }
+            | Assignment::SetField { column, .. } => column,
+        }
+    }
+
+    /// Whether this is a plain `c = term`.
+    pub(crate) fn is_plain_set(&self) -> bool {
+        matches!(self, Assignment::Set { .. })
+    }
+}
+
 /// `DELETE [targets] FROM [ks.]t [USING TIMESTAMP t] WHERE ... [IF ...]`
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Delete {

@@ -755,7 +755,14 @@ impl<'a> Parser<'a> {
         self.expect_word("set")?;
         let mut assignments = vec![self.assignment()?];
         while self.eat(&Tok::Comma) {
-            assignments.push(self.assignment()?);
+            let next = self.assignment()?;
+            // As Cassandra's grammar: a plain `c = v` goes with no other change to `c`
+            // (appends, element and field setters may repeat).
+            let column = next.column();
+            if assignments.iter().any(|a| a.column() == column && (a.is_plain_set() || next.is_plain_set())) {
+                return Err(self.error_here(format!("Multiple incompatible setting of column {column}")));
+            }
+            assignments.push(next);
         }
         self.expect_word("where")?;
         let where_clause = self.relations()?;
