@@ -121,10 +121,7 @@ impl InFlightTable {
 
 /// The earlier of two optional instants.
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    a.into_iter().chain(b).min()
 }
 
 /// State shared between the task and the handles.

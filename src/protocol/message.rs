@@ -76,18 +76,35 @@ fn encode_envelope(
     Ok(())
 }
 
-/// Bodies expected to be at most this long are written into a reused per-thread buffer
-/// and copied out at their exact size.
+/// Bodies expected to be at most this long are written with [`encode_exact`].
 const SMALL_BODY: usize = 4096;
+
+/// A per-thread buffer kept while it is at most this big (a rare large write is not kept).
+const SCRATCH_KEEP: usize = 64 << 10;
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
 }
 
-/// An envelope whose body `write_body` produces, in one allocation. A small body (nearly
-/// every request, and most responses) is written into a reused per-thread buffer and
-/// copied out at its exact size: freezing a buffer with room to spare would cost a
-/// second allocation (the shared header `bytes` adds). A large one is written into a
+/// What `write` appends to an empty buffer, as `Bytes` of exactly that size: written
+/// into a reused per-thread buffer and copied out, so it costs one allocation, where
+/// freezing a buffer with room to spare costs a second (the shared header `bytes` adds).
+/// For small writes; a large one is better written into a buffer of its own.
+pub(crate) fn encode_exact<E>(write: impl FnOnce(&mut BytesMut) -> Result<(), E>) -> Result<Bytes, E> {
+    SCRATCH.with_borrow_mut(|scratch| {
+        // Taken, not borrowed across the call, so a nested use cannot clash.
+        let mut buf = std::mem::take(scratch);
+        buf.clear();
+        let written = write(&mut buf).map(|()| Bytes::copy_from_slice(&buf));
+        if buf.capacity() <= SCRATCH_KEEP {
+            *scratch = buf;
+        }
+        written
+    })
+}
+
+/// An envelope whose body `write_body` produces, in one allocation: a small body (nearly
+/// every request, and most responses) through [`encode_exact`], a large one into a
 /// buffer of `capacity` bytes, which regrows only if the guess was short.
 fn body_envelope(
     mut header: EnvelopeHeader,
@@ -95,16 +112,7 @@ fn body_envelope(
     write_body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
 ) -> Result<Envelope, EncodeError> {
     let body = if capacity <= SMALL_BODY {
-        SCRATCH.with_borrow_mut(|scratch| {
-            // Taken, not borrowed across the call, so a nested encode cannot clash.
-            let mut buf = std::mem::take(scratch);
-            buf.clear();
-            let written = write_body(&mut buf).map(|()| Bytes::copy_from_slice(&buf));
-            if buf.capacity() <= 4 * SMALL_BODY {
-                *scratch = buf;
-            }
-            written
-        })?
+        encode_exact(write_body)?
     } else {
         let mut body = BytesMut::with_capacity(capacity);
         write_body(&mut body)?;

@@ -36,7 +36,7 @@ use super::error::SerializeError;
 use crate::protocol::column_type::{ColumnType, UdtType};
 use crate::protocol::response::ColumnSpec;
 use crate::protocol::values::{Values, ValuesWriter};
-use crate::protocol::wire::{put_unsigned_vint, put_vint};
+use crate::protocol::wire::{put_string, put_unsigned_vint, put_vint};
 use crate::value::{
     CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint, MAX_VALUE_DEPTH, ValueError,
 };
@@ -183,14 +183,6 @@ fn written_value(out: &[u8], at: usize) -> Option<i32> {
         n if n >= 0 && n as usize == body => Some(len),
         _ => None,
     }
-}
-
-/// Writes a value's name as a `[string]`, refusing one over 65,535 bytes.
-fn put_string_checked(out: &mut BytesMut, name: &str) -> Result<(), SerializeError> {
-    let len = u16::try_from(name.len()).map_err(|_| too_large("value name length", name.len(), u16::MAX as usize))?;
-    out.put_u16(len);
-    out.put_slice(name.as_bytes());
-    Ok(())
 }
 
 /// Writes a collection element: a `[value]` that must be neither null nor unset.
@@ -996,7 +988,8 @@ impl RowWriter {
         let start = out.len();
         let written = (|| {
             if let Some(n) = name {
-                put_string_checked(out, n)?;
+                put_string(out, n, "value name")
+                    .map_err(|_| too_large("value name length", n.len(), u16::MAX as usize))?;
             }
             let at = out.len();
             write(out)?;

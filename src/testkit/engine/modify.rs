@@ -12,6 +12,7 @@ use super::eval::{Binds, Eval, eval};
 use super::schema::{ColumnKind, TableSchema};
 use super::select::{merged_cells, restrictions};
 use crate::protocol::ColumnType;
+use crate::protocol::message::encode_exact;
 use crate::protocol::response::{ColumnSpec, Rows, RowsMetadata};
 use crate::testkit::cql::{
     Assignment, Condition, Delete, IfClause, InValues, Insert, Operator, Relation, Target, Term, Update,
@@ -19,17 +20,9 @@ use crate::testkit::cql::{
 use crate::value::CqlValue;
 
 fn encode(t: &TableSchema, col: usize, v: &CqlValue) -> Result<Bytes, ExecError> {
-    thread_local!(static SCRATCH: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new()));
-    // Written into a reused buffer and copied out at its exact size: one allocation.
-    SCRATCH.with_borrow_mut(|b| {
-        b.clear();
+    encode_exact(|b| {
         v.encode(&t.columns[col].typ, b)
-            .map_err(|e| ExecError::invalid(format!("Invalid value for column {}: {e}", t.columns[col].name)))?;
-        let out = Bytes::copy_from_slice(b);
-        if b.capacity() > 64 << 10 {
-            *b = BytesMut::new();
-        }
-        Ok(out)
+            .map_err(|e| ExecError::invalid(format!("Invalid value for column {}: {e}", t.columns[col].name)))
     })
 }
 
@@ -80,33 +73,39 @@ fn cartesian(lists: &[Vec<CqlValue>]) -> Vec<Vec<CqlValue>> {
 fn make_keys(t: &TableSchema, pk: &[Vec<CqlValue>], ck: &[Vec<CqlValue>]) -> Result<Vec<Key>, ExecError> {
     if let (Some(p), Some(c)) = (single_values(pk), single_values(ck)) {
         // The usual case, no IN: one key, no combinations to build.
-        let pk_cells = p.zip(&t.partition_key).map(|(v, &c)| encode(t, c, v)).collect::<Result<Vec<_>, _>>()?;
-        let values: Vec<CqlValue> = c.cloned().collect();
-        let ck_cells =
-            values.iter().zip(&t.clustering).map(|(v, &col)| encode(t, col, v)).collect::<Result<Vec<_>, _>>()?;
-        return Ok(vec![Key {
-            partition: PartitionKey::of_cells(&pk_cells),
-            pk_cells,
-            clustering: ClusteringKey { values, desc: t.clustering_desc.clone() },
-            ck_cells,
-        }]);
+        let pk_cells = encode_cells(t, p, &t.partition_key)?;
+        return Ok(vec![key(t, PartitionKey::of_cells(&pk_cells), pk_cells, c.cloned().collect())?]);
     }
     let mut keys = Vec::new();
     for p in cartesian(pk) {
-        let pk_cells = p.iter().zip(&t.partition_key).map(|(v, &c)| encode(t, c, v)).collect::<Result<Vec<_>, _>>()?;
+        let pk_cells = encode_cells(t, &p, &t.partition_key)?;
         let partition = PartitionKey::of_cells(&pk_cells);
         for c in cartesian(ck) {
-            let ck_cells =
-                c.iter().zip(&t.clustering).map(|(v, &col)| encode(t, col, v)).collect::<Result<Vec<_>, _>>()?;
-            keys.push(Key {
-                partition: partition.clone(),
-                pk_cells: pk_cells.clone(),
-                clustering: ClusteringKey { values: c, desc: t.clustering_desc.clone() },
-                ck_cells,
-            });
+            keys.push(key(t, partition.clone(), pk_cells.clone(), c)?);
         }
     }
     Ok(keys)
+}
+
+/// `values` encoded as the columns `cols` hold them.
+fn encode_cells<'v>(
+    t: &TableSchema,
+    values: impl IntoIterator<Item = &'v CqlValue>,
+    cols: &[usize],
+) -> Result<Vec<Bytes>, ExecError> {
+    values.into_iter().zip(cols).map(|(v, &c)| encode(t, c, v)).collect()
+}
+
+/// The key of a row in partition `partition` (whose key cells are `pk_cells`) with
+/// clustering values `values`.
+fn key(
+    t: &TableSchema,
+    partition: PartitionKey,
+    pk_cells: Vec<Bytes>,
+    values: Vec<CqlValue>,
+) -> Result<Key, ExecError> {
+    let ck_cells = encode_cells(t, &values, &t.clustering)?;
+    Ok(Key { partition, pk_cells, clustering: ClusteringKey { values, desc: t.clustering_desc.clone() }, ck_cells })
 }
 
 fn key_value(t: &TableSchema, col: usize, term: &Term, binds: &Binds<'_>) -> Result<CqlValue, ExecError> {
