@@ -112,10 +112,21 @@ impl InFlightTable {
                     let _ = r.send(Err(RequestError::Timeout(f.timeout)));
                 }
             } else {
-                next = Some(next.map_or(f.deadline, |n| n.min(f.deadline)));
+                next = earliest(next, Some(f.deadline));
             }
         }
         next
+    }
+}
+
+/// Moves the requests already queued on the channel to `waiting`, up to a batch's worth
+/// (4096), without waiting for more.
+fn take_queued(rx: &mut mpsc::UnboundedReceiver<Command>, waiting: &mut VecDeque<Command>) {
+    while waiting.len() < 4096 {
+        match rx.try_recv() {
+            Ok(c) => waiting.push_back(c),
+            Err(_) => break,
+        }
     }
 }
 
@@ -220,12 +231,7 @@ impl Task {
             if !write_buf.is_empty() && !coalesced && input_open {
                 coalesced = true;
                 tokio::task::yield_now().await;
-                while waiting.len() < 4096 {
-                    match rx.try_recv() {
-                        Ok(c) => waiting.push_back(c),
-                        Err(_) => break,
-                    }
-                }
+                take_queued(&mut rx, &mut waiting);
                 continue;
             }
             if !input_open && in_flight.is_empty() && waiting.is_empty() && write_buf.is_empty() {
@@ -288,12 +294,7 @@ impl Task {
                     match cmd {
                         Some(c) => {
                             waiting.push_back(c);
-                            while waiting.len() < 4096 {
-                                match rx.try_recv() {
-                                    Ok(c) => waiting.push_back(c),
-                                    Err(_) => break,
-                                }
-                            }
+                            take_queued(&mut rx, &mut waiting);
                         }
                         // Every handle is gone: finish what is in flight, then close.
                         None => input_open = false,
