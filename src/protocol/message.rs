@@ -158,11 +158,12 @@ impl RequestMessage {
 
     /// Appends the envelope (header and uncompressed body) for `version`.
     pub fn encode(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        v4_only(&self.custom_payload, "custom payload", version)?;
         encode_envelope(buf, self.header(version), |buf| self.encode_body(version, buf))
     }
 
+    /// The body: the prefixes the header flags announce, then the request.
     fn encode_body(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        v4_only(&self.custom_payload, "custom payload", version)?;
         if let Some(p) = &self.custom_payload {
             wire::put_bytes_map(buf, p, "custom payload")?;
         }
@@ -171,7 +172,6 @@ impl RequestMessage {
 
     /// The envelope for `version`, ready for the codec (the body in one allocation).
     pub fn to_envelope(&self, version: Version) -> Result<Envelope, EncodeError> {
-        v4_only(&self.custom_payload, "custom payload", version)?;
         let payload = self.custom_payload.as_ref().map_or(0, |_| 256);
         body_envelope(self.header(version), self.request.size_hint() + payload, |buf| self.encode_body(version, buf))
     }
@@ -220,12 +220,13 @@ impl ResponseMessage {
 
     /// Appends the envelope (header and uncompressed body) for `version`.
     pub fn encode(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        v4_only(&self.warnings, "warnings", version)?;
-        v4_only(&self.custom_payload, "custom payload", version)?;
         encode_envelope(buf, self.header(version), |buf| self.encode_body(version, buf))
     }
 
+    /// The body: the prefixes the header flags announce, then the response.
     fn encode_body(&self, version: Version, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        v4_only(&self.warnings, "warnings", version)?;
+        v4_only(&self.custom_payload, "custom payload", version)?;
         if let Some(id) = &self.tracing_id {
             wire::put_uuid(buf, id);
         }
@@ -240,8 +241,6 @@ impl ResponseMessage {
 
     /// The envelope for `version`, ready for the codec.
     pub fn to_envelope(&self, version: Version) -> Result<Envelope, EncodeError> {
-        v4_only(&self.warnings, "warnings", version)?;
-        v4_only(&self.custom_payload, "custom payload", version)?;
         body_envelope(self.header(version), self.response.size_hint(), |buf| self.encode_body(version, buf))
     }
 
