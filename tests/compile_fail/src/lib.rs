@@ -1,0 +1,1 @@
+//! Empty: the package exists for its compile-fail test (`tests/derive.rs`).
