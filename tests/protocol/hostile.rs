@@ -240,3 +240,29 @@ fn invalid_utf8_in_a_string_is_named() {
     let err = ResponseMessage::from_envelope(&env).unwrap_err();
     assert!(matches!(err, DecodeError::InvalidUtf8 { at: 6, .. }), "{err}");
 }
+
+/// A Rows page of no columns whose count is i32::MAX: the rows take no bytes, so before
+/// the count was refused every consumer iterated 2^31 - 1 empty rows (a stream spun for
+/// minutes on a 24-byte frame). Now the page is refused before anything iterates.
+#[test]
+fn rows_without_columns_cannot_claim_rows() {
+    for (count, refused) in [(i32::MAX, true), (1, true), (0, false)] {
+        // Kind Rows, flags No_metadata, columns_count 0, rows_count.
+        let body = [&2i32.to_be_bytes()[..], &4i32.to_be_bytes(), &0i32.to_be_bytes(), &count.to_be_bytes()].concat();
+        let mut bytes = header(0x84, 0x08, body.len() as i32);
+        bytes.extend_from_slice(&body);
+        let env = decode_all(&mut CqlCodec::new(Role::Client), &bytes).unwrap().pop().unwrap();
+        let decoded = ResponseMessage::from_envelope(&env);
+        if refused {
+            let err = decoded.unwrap_err();
+            assert!(
+                matches!(err, DecodeError::InvalidLength { what: "rows_count of a page with no columns", .. }),
+                "{err}"
+            );
+        } else {
+            let msg = decoded.unwrap();
+            let Response::Result(ResultBody::Rows(rows)) = msg.response else { panic!("not rows") };
+            assert_eq!((rows.rows_count(), rows.iter().count()), (0, 0));
+        }
+    }
+}

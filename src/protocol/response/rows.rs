@@ -328,6 +328,9 @@ impl Rows {
             if !content.is_empty() {
                 return Err(bad(format!("{} bytes of content for rows with no columns", content.len())));
             }
+            if rows_count > 0 {
+                return Err(bad(format!("{rows_count} rows with no columns")));
+            }
         } else {
             let cells = cells_fit(rows_count, columns, content.len()).ok_or_else(|| {
                 bad(format!("{rows_count} rows of {columns} columns cannot fit {} bytes", content.len()))
@@ -410,7 +413,17 @@ impl Rows {
         let rows_count = r.read_len("rows_count")?;
         let columns = metadata.columns_count;
         if columns == 0 {
-            // No cells at all, whatever the row count: nothing to read or allocate.
+            // A row of no columns takes no bytes, so a count here is not bounded by the
+            // input: 2^31 - 1 empty rows in a 20-byte body would have every consumer
+            // iterate for minutes. No CQL statement returns rows without columns (a
+            // SELECT names at least one), so such a page holds no rows.
+            if rows_count > 0 {
+                return Err(DecodeError::InvalidLength {
+                    what: "rows_count of a page with no columns",
+                    at,
+                    len: rows_count as i64,
+                });
+            }
             return Ok(Rows { metadata, rows_count, content: Bytes::new() });
         }
         // Refuse counts the input cannot hold before walking anything; this also bounds
@@ -664,6 +677,9 @@ impl RowsWriter {
         if metadata.columns_count != self.columns {
             return Err(bad(format!("rows of {} cells, metadata of {} columns", self.columns, metadata.columns_count)));
         }
+        if self.columns == 0 && self.rows > 0 {
+            return Err(bad(format!("{} rows with no columns", self.rows)));
+        }
         Ok(Rows { metadata, rows_count: self.rows, content: self.buf.freeze() })
     }
 }
@@ -790,28 +806,24 @@ mod tests {
     }
 
     #[test]
-    fn zero_columns_any_row_count() {
-        let rows = rows_of(decode(Opcode::Result, Version::V4, &no_metadata_body(0, i32::MAX, &[1, 2, 3])));
-        assert_eq!(rows.rows_count(), i32::MAX as usize);
-        assert!(rows.content().is_empty());
-        let mut it = rows.iter();
-        assert_eq!(it.len(), i32::MAX as usize);
-        let first = it.next().unwrap();
-        assert!(first.is_empty());
-        assert_eq!(first.cells().next(), None);
-        assert_eq!(it.len(), i32::MAX as usize - 1);
-        // And it encodes back.
+    fn zero_columns_hold_no_rows() {
+        // Rows of no columns take no bytes, so their count is not bounded by the input:
+        // refused, on decode and on every way of building a page.
+        let refused = decode(Opcode::Result, Version::V4, &no_metadata_body(0, i32::MAX, &[1, 2, 3])).unwrap_err();
+        assert!(matches!(refused, DecodeError::InvalidLength { what: "rows_count of a page with no columns", .. }));
+        let rows = rows_of(decode(Opcode::Result, Version::V4, &no_metadata_body(0, 0, &[])));
+        assert_eq!((rows.rows_count(), rows.iter().count()), (0, 0));
         let resp = Response::Result(ResultBody::Rows(rows));
-        assert_eq!(encode(&resp, Version::V4).unwrap(), no_metadata_body(0, i32::MAX, &[]));
+        assert_eq!(encode(&resp, Version::V4).unwrap(), no_metadata_body(0, 0, &[]));
 
         let mut w = RowsWriter::new(0);
         assert!(w.push(None).is_err());
         w.push_row([]).unwrap();
-        w.push_row([]).unwrap();
-        let rows = w.finish(RowsMetadata::new(vec![])).unwrap();
-        assert_eq!(rows.iter().count(), 2);
+        assert!(w.finish(RowsMetadata::new(vec![])).is_err());
+        assert!(RowsWriter::new(0).finish(RowsMetadata::new(vec![])).is_ok());
         assert!(Rows::new(RowsMetadata::no_metadata(0), 5, Bytes::from_static(&[0])).is_err());
-        assert_eq!(Rows::new(RowsMetadata::no_metadata(0), 5, Bytes::new()).unwrap().iter().count(), 5);
+        assert!(Rows::new(RowsMetadata::no_metadata(0), 5, Bytes::new()).is_err());
+        assert_eq!(Rows::new(RowsMetadata::no_metadata(0), 0, Bytes::new()).unwrap().iter().count(), 0);
     }
 
     #[test]
@@ -868,9 +880,11 @@ mod tests {
             encode(&Response::Result(ResultBody::Rows(rows)), Version::V4),
             Err(EncodeError::NotInVersion { what: "new_metadata_id", .. })
         ));
-        // v4 ignores the bit, so the id bytes become the row count.
-        let rows = rows_of(decode(Opcode::Result, Version::V4, &[0, 0, 0, 2, 0, 0, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 3]));
-        assert_eq!((rows.metadata().new_metadata_id.clone(), rows.rows_count()), (None, 3));
+        // v4 ignores the bit, so the id bytes become the row count: 3 rows of no
+        // columns, which no page may hold.
+        let refused =
+            decode(Opcode::Result, Version::V4, &[0, 0, 0, 2, 0, 0, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 3]).unwrap_err();
+        assert!(matches!(refused, DecodeError::InvalidLength { len: 3, .. }), "{refused}");
     }
 
     #[test]
