@@ -96,7 +96,8 @@ impl SessionBuilder {
         self
     }
 
-    /// Log in with PasswordAuthenticator.
+    /// Log in with PasswordAuthenticator. Credentials the node refuses (or a node that
+    /// requires a login when none is given) fail `build` with [`Error::Authentication`].
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.connection = self.connection.credentials(user, password);
         self
