@@ -22,9 +22,23 @@ pub enum Error {
     /// The connection failed or died.
     #[error(transparent)]
     Connection(#[from] ConnectionError),
-    /// No contact point could be reached.
-    #[error("no node could be reached: {}", .0.iter().map(|(a, e)| format!("{a}: {e}")).collect::<Vec<_>>().join("; "))]
-    NoNodeAvailable(Vec<(SocketAddr, ConnectionError)>),
+    /// No contact point could be used: each one's failure (a name that does not
+    /// resolve, a node that cannot be reached), in the order they were tried.
+    #[error("no node could be reached: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    NoNodeAvailable(Vec<ContactPointFailure>),
+    /// The node refused the credentials, or asked for a login that is not configured.
+    /// Credentials are the same for every node of a cluster, so this is not retried
+    /// on other contact points. [`Error::server_error`] gives the server's
+    /// `Authentication_error` (code 0x0100) when it sent one.
+    #[error("{}", authentication_message(.node, .error))]
+    Authentication {
+        /// The node that refused.
+        node: SocketAddr,
+        /// What the handshake failed with: [`ConnectionError::AuthenticationFailed`]
+        /// (the server's error) or [`ConnectionError::AuthenticationRequired`]
+        /// (boxed: it is large and rare).
+        error: Box<ConnectionError>,
+    },
     /// A bound value does not fit its bind marker.
     #[error(transparent)]
     Serialize(#[from] SerializeError),
@@ -59,11 +73,97 @@ pub enum Error {
     Resume(String),
 }
 
+/// Why [`Error::Authentication`] happened, in words that say what to fix.
+fn authentication_message(node: &SocketAddr, error: &ConnectionError) -> String {
+    match error {
+        ConnectionError::AuthenticationFailed(e) => format!(
+            "authentication failed: {node} refused the credentials ({}: {}); check the user and password given to \
+             SessionBuilder::credentials",
+            e.kind.name(),
+            e.message
+        ),
+        ConnectionError::AuthenticationRequired { authenticator, reason } => format!(
+            "authentication failed: {node} requires authentication ({authenticator}) and {reason}; give a user and \
+             password with SessionBuilder::credentials"
+        ),
+        other => format!("authentication with {node} failed: {other}"),
+    }
+}
+
+/// One contact point that [`SessionBuilder::build`](super::SessionBuilder::build)
+/// could not use, and why.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ContactPointFailure {
+    /// The contact point as given (`host:port`).
+    pub contact_point: String,
+    /// The address tried, when the name resolved.
+    pub addr: Option<SocketAddr>,
+    /// What went wrong.
+    pub error: ContactPointError,
+}
+
+impl ContactPointFailure {
+    pub(crate) fn resolve(contact_point: &str, reason: String) -> ContactPointFailure {
+        ContactPointFailure {
+            contact_point: contact_point.to_owned(),
+            addr: None,
+            error: ContactPointError::Resolve(reason),
+        }
+    }
+
+    pub(crate) fn connect(contact_point: &str, addr: SocketAddr, e: ConnectionError) -> ContactPointFailure {
+        ContactPointFailure {
+            contact_point: contact_point.to_owned(),
+            addr: Some(addr),
+            error: ContactPointError::Connect(e),
+        }
+    }
+}
+
+impl std::fmt::Display for ContactPointFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.addr {
+            Some(a) if a.to_string() != self.contact_point => write!(f, "{} ({a}): {}", self.contact_point, self.error),
+            _ => write!(f, "{}: {}", self.contact_point, self.error),
+        }
+    }
+}
+
+/// Why a contact point could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContactPointError {
+    /// The name did not resolve (or is not `host:port`), or not within the connect
+    /// timeout; the resolver's message.
+    #[error("cannot resolve: {0}")]
+    Resolve(String),
+    /// The node could not be connected to.
+    #[error(transparent)]
+    Connect(ConnectionError),
+}
+
 impl Error {
-    /// The server's error, if this is one (or the last attempt's error was one).
+    /// A connection to `node` could not be opened: credential problems become
+    /// [`Error::Authentication`], the rest [`Error::Connection`].
+    pub(crate) fn connecting(node: SocketAddr, error: ConnectionError) -> Error {
+        match error {
+            ConnectionError::AuthenticationFailed(_) | ConnectionError::AuthenticationRequired { .. } => {
+                Error::Authentication { node, error: Box::new(error) }
+            }
+            other => Error::Connection(other),
+        }
+    }
+
+    /// The server's error, if this is one (or the last attempt's error was one); for
+    /// [`Error::Authentication`], the server's refusal of the credentials.
     pub fn server_error(&self) -> Option<&ErrorBody> {
         match self {
             Error::Server(e) => Some(e),
+            Error::Authentication { error, .. } => match &**error {
+                ConnectionError::AuthenticationFailed(e) => Some(e),
+                _ => None,
+            },
             Error::RetriesExhausted { last, .. } => last.server_error(),
             _ => None,
         }

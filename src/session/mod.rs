@@ -1,8 +1,9 @@
 //! Sessions: the API users call. A [`Session`] holds a pool of connections to a node,
-//! sends each request on the least busy one, reconnects when one dies, prepares
-//! statements once (concurrent prepares of one text share one request), re-prepares
-//! transparently on UNPREPARED, and turns replies into [`QueryResult`]s and errors into
-//! [`Error`]s with the server's code and message kept.
+//! sends each request on the least busy one, replaces a dead one in the background
+//! ([`ReconnectPolicy`]), applies a `USE` to every connection, prepares statements once
+//! (concurrent prepares of one text share one request), re-prepares transparently on
+//! UNPREPARED (EXECUTE and BATCH), and turns replies into [`QueryResult`]s and errors
+//! into [`Error`]s with the server's code and message kept.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cqlstream::session::Error> {
@@ -21,25 +22,31 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Owns pooling, statement options and the prepared cache; sockets and stream ids are
-//! [`crate::connection`]'s, value encoding [`crate::types`]'.
+//! Owns statement options and the prepared cache (here), pooling and the session's
+//! keyspace (`pool`), errors (`error`), statements (`statement`) and results
+//! (`result`); sockets and stream ids are [`crate::connection`]'s, value encoding
+//! [`crate::types`]'.
 
 mod error;
+mod pool;
 mod result;
 mod statement;
 
-pub use error::Error;
+pub use error::{ContactPointError, ContactPointFailure, Error};
+pub use pool::ReconnectPolicy;
 pub use result::QueryResult;
 pub use statement::{Batch, BatchItem, PreparedStatement, Statement, StatementOptions};
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use tokio::sync::OnceCell;
 
+use self::pool::Pool;
 use self::statement::{PreparedMetadata, parameters};
 use crate::connection::{Connection, ConnectionConfig, RequestError};
 use crate::protocol::request::{self, BatchStatement, BatchStatementKind, Execute, Prepare, Query};
@@ -53,6 +60,7 @@ pub struct SessionBuilder {
     contact_points: Vec<String>,
     connection: ConnectionConfig,
     pool_size: usize,
+    reconnect: ReconnectPolicy,
     consistency: Consistency,
     page_size: i32,
     stream: crate::stream::StreamConfig,
@@ -64,6 +72,7 @@ impl Default for SessionBuilder {
             contact_points: Vec::new(),
             connection: ConnectionConfig::new(),
             pool_size: 1,
+            reconnect: ReconnectPolicy::default(),
             consistency: Consistency::LocalOne,
             page_size: 5000,
             stream: crate::stream::StreamConfig::default(),
@@ -72,19 +81,23 @@ impl Default for SessionBuilder {
 }
 
 impl SessionBuilder {
-    /// A node to connect to, `host:port`. The first reachable one is used.
+    /// A node to connect to, `host:port` (a name or an IP address). They are tried in
+    /// the order given, each name resolved without blocking; the first reachable one
+    /// is used.
     pub fn contact_point(mut self, addr: impl Into<String>) -> Self {
         self.contact_points.push(addr.into());
         self
     }
 
-    /// `USE` this keyspace on every connection.
+    /// `USE` this keyspace on every connection. A `USE` statement run later switches
+    /// the whole session (every connection, present and future).
     pub fn keyspace(mut self, ks: impl Into<String>) -> Self {
         self.connection = self.connection.keyspace(ks);
         self
     }
 
-    /// Log in with PasswordAuthenticator.
+    /// Log in with PasswordAuthenticator. Credentials the node refuses (or a node that
+    /// requires a login when none is given) fail `build` with [`Error::Authentication`].
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.connection = self.connection.credentials(user, password);
         self
@@ -114,9 +127,18 @@ impl SessionBuilder {
         self
     }
 
-    /// Connections per node (default 1); requests go to the least busy one.
+    /// Connections per node (default 1); requests go to the least busy one. A
+    /// connection that dies is replaced in the background (see
+    /// [`SessionBuilder::reconnect_policy`]) while the others serve.
     pub fn pool_size(mut self, n: usize) -> Self {
         self.pool_size = n.max(1);
+        self
+    }
+
+    /// How soon a dead pool connection is replaced again after a failed attempt
+    /// (default: from 100 ms, doubling up to 10 s, with jitter).
+    pub fn reconnect_policy(mut self, p: ReconnectPolicy) -> Self {
+        self.reconnect = p;
         self
     }
 
@@ -145,26 +167,31 @@ impl SessionBuilder {
         self
     }
 
-    /// Connects the pool.
+    /// Connects the pool. Contact points are tried in order: a name that does not
+    /// resolve (within the connect timeout) or a node that cannot be reached moves on
+    /// to the next; when none works the error lists each one's failure
+    /// ([`Error::NoNodeAvailable`]). Refused or missing credentials end the search at
+    /// once with [`Error::Authentication`]: they would be refused by every node.
     pub async fn build(self) -> Result<Session, Error> {
         if self.contact_points.is_empty() {
             return Err(Error::Config("no contact point given".into()));
         }
         let mut failures = Vec::new();
         for cp in &self.contact_points {
-            let addrs: Vec<SocketAddr> = match cp.to_socket_addrs() {
-                Ok(a) => a.collect(),
-                Err(e) => return Err(Error::Config(format!("contact point {cp:?}: {e}"))),
+            let addrs = match resolve(cp, self.connection.connect_timeout).await {
+                Ok(a) => a,
+                Err(reason) => {
+                    failures.push(ContactPointFailure::resolve(cp, reason));
+                    continue;
+                }
             };
             for addr in addrs {
                 match Connection::open(addr, &self.connection).await {
                     Ok(first) => {
-                        let mut slots = vec![Slot::default(); self.pool_size];
-                        slots[0] = Slot::with(first);
+                        let pool =
+                            Pool::start(addr, self.connection.clone(), self.pool_size, first, self.reconnect).await;
                         let inner = Inner {
-                            addr,
-                            config: self.connection.clone(),
-                            slots,
+                            pool,
                             prepared: Mutex::new(HashMap::new()),
                             consistency: self.consistency,
                             page_size: self.page_size,
@@ -172,13 +199,12 @@ impl SessionBuilder {
                             streams: Arc::default(),
                             stream_config: self.stream.clone(),
                         };
-                        let session = Session { inner: Arc::new(inner) };
-                        for i in 1..self.pool_size {
-                            session.connection_at(i).await?;
-                        }
-                        return Ok(session);
+                        return Ok(Session { inner: Arc::new(inner) });
                     }
-                    Err(e) => failures.push((addr, e)),
+                    Err(e) => match Error::connecting(addr, e) {
+                        Error::Connection(e) => failures.push(ContactPointFailure::connect(cp, addr, e)),
+                        auth => return Err(auth),
+                    },
                 }
             }
         }
@@ -186,16 +212,16 @@ impl SessionBuilder {
     }
 }
 
-/// One pooled connection, opened lazily and replaced when it dies.
-#[derive(Debug, Clone, Default)]
-struct Slot {
-    conn: Arc<tokio::sync::Mutex<Option<Connection>>>,
-    current: Arc<Mutex<Option<Connection>>>,
-}
-
-impl Slot {
-    fn with(c: Connection) -> Slot {
-        Slot { conn: Arc::new(tokio::sync::Mutex::new(Some(c.clone()))), current: Arc::new(Mutex::new(Some(c))) }
+/// The addresses `contact_point` (`host:port`) names, looked up without blocking and
+/// within `within`; the reason as text when there are none.
+async fn resolve(contact_point: &str, within: Duration) -> Result<Vec<SocketAddr>, String> {
+    match tokio::time::timeout(within, tokio::net::lookup_host(contact_point)).await {
+        Err(_) => Err(format!("no answer from the resolver within {within:?}")),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() { Err("the name has no address".into()) } else { Ok(addrs) }
+        }
     }
 }
 
@@ -203,9 +229,7 @@ type PrepareCell = Arc<OnceCell<PreparedStatement>>;
 
 #[derive(Debug)]
 struct Inner {
-    addr: SocketAddr,
-    config: ConnectionConfig,
-    slots: Vec<Slot>,
+    pool: Arc<Pool>,
     prepared: Mutex<HashMap<(Option<String>, String), PrepareCell>>,
     consistency: Consistency,
     page_size: i32,
@@ -233,12 +257,12 @@ impl Session {
 
     /// The node the session talks to.
     pub fn node(&self) -> SocketAddr {
-        self.inner.addr
+        self.inner.pool.addr()
     }
 
     /// The default per-request timeout.
     pub fn request_timeout(&self) -> Duration {
-        self.inner.config.get_request_timeout()
+        self.inner.pool.config().get_request_timeout()
     }
 
     /// The default page size.
@@ -249,11 +273,18 @@ impl Session {
     /// Requests sent on the pool's connections and not yet answered, orphaned ones
     /// (whose caller timed out or dropped the request) included.
     pub fn in_flight(&self) -> usize {
-        self.inner
-            .slots
-            .iter()
-            .filter_map(|s| s.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Connection::in_flight))
-            .sum()
+        self.inner.pool.in_flight()
+    }
+
+    /// The pool's connections that are open now (at most the pool size; fewer while a
+    /// dead one is being replaced).
+    pub fn live_connections(&self) -> usize {
+        self.inner.pool.live()
+    }
+
+    /// The session's keyspace: the builder's, or the last one a `USE` switched to.
+    pub fn keyspace(&self) -> Option<String> {
+        self.inner.pool.keyspace()
     }
 
     /// The configuration streams start from.
@@ -266,56 +297,16 @@ impl Session {
         &self.inner.streams
     }
 
-    /// The live connection of slot `i`, reconnecting if it died.
-    async fn connection_at(&self, i: usize) -> Result<Connection, Error> {
-        let slot = &self.inner.slots[i];
-        let mut guard = slot.conn.lock().await;
-        if let Some(c) = guard.as_ref()
-            && c.closed().is_none()
-        {
-            return Ok(c.clone());
-        }
-        let fresh = Connection::open(self.inner.addr, &self.inner.config).await?;
-        *guard = Some(fresh.clone());
-        *slot.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
-        Ok(fresh)
-    }
-
-    /// The least busy live connection (reconnecting a dead slot if needed).
+    /// The least busy live connection (connecting one if none is live).
     async fn connection(&self) -> Result<Connection, Error> {
         self.connection_avoiding(None).await
     }
 
     /// The least busy live connection other than `avoid` (a retry's last one), or
-    /// `avoid` itself when it is the only live one; a dead slot is reconnected when no
-    /// live connection is left.
+    /// `avoid` itself when it is the only live one; only when no connection is live is
+    /// one connected, by this call. Dead connections are replaced in the background.
     pub(crate) async fn connection_avoiding(&self, avoid: Option<&Connection>) -> Result<Connection, Error> {
-        let mut best: Option<(Connection, usize)> = None;
-        let mut fallback = None;
-        let mut dead = None;
-        for (i, slot) in self.inner.slots.iter().enumerate() {
-            match &*slot.current.lock().unwrap_or_else(|e| e.into_inner()) {
-                Some(c) if c.closed().is_none() => {
-                    if avoid.is_some_and(|a| a.same(c)) {
-                        fallback = Some(c.clone());
-                        continue;
-                    }
-                    let load = c.in_flight();
-                    if best.as_ref().is_none_or(|(_, l)| load < *l) {
-                        best = Some((c.clone(), load));
-                    }
-                }
-                _ => dead = dead.or(Some(i)),
-            }
-        }
-        // The common case takes no async lock: a live connection is used as it is.
-        match (best, dead, fallback) {
-            (Some((c, _)), _, _) => Ok(c),
-            // A retry prefers a fresh connection in a dead slot to the one that failed.
-            (None, Some(d), _) => self.connection_at(d).await,
-            (None, None, Some(c)) => Ok(c),
-            (None, None, None) => self.connection_at(0).await,
-        }
+        self.inner.pool.pick(avoid).await
     }
 
     /// Microseconds, strictly increasing within this session (client-side timestamps).
@@ -365,14 +356,24 @@ impl Session {
     ) -> Result<QueryResult, Error> {
         let params = parameters(options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
         let reply = self.send(conn, Request::Query(Query::new(text.to_owned(), params)), options).await?;
-        into_result(reply, None)
+        self.applied(conn, into_result(reply, None)).await
     }
 
-    /// Prepares a statement, once per text and keyspace: later and concurrent calls
-    /// share the first one's request.
+    /// `result`, after a `USE` in it (a SetKeyspace result, which switched `conn`) was
+    /// made the session's: every other connection switched before it is returned.
+    async fn applied(&self, conn: &Connection, result: Result<QueryResult, Error>) -> Result<QueryResult, Error> {
+        if let Ok(QueryResult { keyspace: Some(ks), .. }) = &result {
+            self.inner.pool.use_everywhere(ks, conn).await?;
+        }
+        result
+    }
+
+    /// Prepares a statement, once per text and keyspace (the statement's, else the
+    /// session's): later and concurrent calls share the first one's request.
     pub async fn prepare(&self, statement: impl Into<Statement>) -> Result<PreparedStatement, Error> {
         let statement = statement.into();
-        let key = (statement.options.keyspace.clone(), statement.text.clone());
+        let keyspace = statement.options.keyspace.clone().or_else(|| self.inner.pool.keyspace());
+        let key = (keyspace, statement.text.clone());
         let cell = self.inner.prepared.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
         let prepared =
             cell.get_or_try_init(|| async { self.prepare_on(&self.connection().await?, &statement).await }).await?;
@@ -430,9 +431,9 @@ impl Session {
             *p.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
                 fresh.metadata.lock().unwrap_or_else(|e| e.into_inner()).clone_state();
             let (reply, _) = self.send_execute(conn, &p, values, options).await?;
-            return into_result(reply, Some(&p));
+            return self.applied(conn, into_result(reply, Some(&p))).await;
         }
-        into_result(reply, Some(prepared))
+        self.applied(conn, into_result(reply, Some(prepared))).await
     }
 
     /// Sends EXECUTE and returns the reply with the values given back (they are moved
@@ -472,8 +473,34 @@ impl Session {
         Ok((ResponseMessage::from_envelope(&reply).map_err(RequestError::from)?, values))
     }
 
-    /// Runs a batch.
+    /// Runs a batch. An UNPREPARED reply (the node forgot a prepared statement of the
+    /// batch) is answered by preparing that statement again on the same connection and
+    /// sending the batch again; each prepared statement is re-prepared at most once.
     pub async fn batch(&self, batch: &Batch) -> Result<QueryResult, Error> {
+        let conn = self.connection().await?;
+        // Ids re-prepared on this connection: the one sent, then the fresh one.
+        let mut renamed: Vec<(Bytes, Bytes)> = Vec::new();
+        loop {
+            let reply = self.send(&conn, Request::Batch(self.batch_request(batch, &renamed)), &batch.options).await?;
+            if let Response::Error(e) = &reply.response
+                && let ErrorKind::Unprepared { id } = &e.kind
+                && let Some(p) = batch.items.iter().find_map(|item| match item {
+                    BatchItem::Prepared(p, _) if sent_id(&p.id, &renamed) == id => Some(p),
+                    _ => None,
+                })
+                && !renamed.iter().any(|(old, _)| *old == p.id)
+            {
+                let statement = Statement { text: p.text.to_string(), options: p.options.clone() };
+                let fresh = self.prepare_on(&conn, &statement).await?;
+                renamed.push((p.id.clone(), fresh.id));
+                continue;
+            }
+            return into_result(reply, None);
+        }
+    }
+
+    /// The BATCH request for `batch`, with the prepared ids in `renamed` replaced.
+    fn batch_request(&self, batch: &Batch, renamed: &[(Bytes, Bytes)]) -> request::Batch {
         let statements = batch
             .items
             .iter()
@@ -481,13 +508,14 @@ impl Session {
                 BatchItem::Query(q, v) => {
                     BatchStatement { kind: BatchStatementKind::Query(q.clone()), values: v.clone() }
                 }
-                BatchItem::Prepared(p, v) => {
-                    BatchStatement { kind: BatchStatementKind::Prepared(p.id.clone()), values: v.clone() }
-                }
+                BatchItem::Prepared(p, v) => BatchStatement {
+                    kind: BatchStatementKind::Prepared(sent_id(&p.id, renamed).clone()),
+                    values: v.clone(),
+                },
             })
             .collect();
         let o = &batch.options;
-        let req = request::Batch {
+        request::Batch {
             batch_type: batch.kind,
             statements,
             consistency: o.consistency.unwrap_or(self.inner.consistency),
@@ -495,11 +523,13 @@ impl Session {
             timestamp: Some(o.timestamp.unwrap_or_else(|| self.timestamp())),
             keyspace: o.keyspace.clone(),
             now_in_seconds: o.now_in_seconds,
-        };
-        let conn = self.connection().await?;
-        let reply = self.send(&conn, Request::Batch(req), o).await?;
-        into_result(reply, None)
+        }
     }
+}
+
+/// The id a batch sends for a statement prepared as `id`.
+fn sent_id<'a>(id: &'a Bytes, renamed: &'a [(Bytes, Bytes)]) -> &'a Bytes {
+    renamed.iter().find(|(old, _)| old == id).map_or(id, |(_, new)| new)
 }
 
 impl PreparedMetadata {

@@ -62,11 +62,21 @@ pub(crate) struct NodeShared {
     pub(crate) stats: Stats,
     pub(crate) subscribers: Subscribers,
     run: Mutex<RunState>,
+    /// One stop signal per client connection being served, oldest first; a connection
+    /// whose `serve` has returned has no receiver left and is pruned.
+    live: Mutex<Vec<Arc<watch::Sender<bool>>>>,
 }
 
 impl NodeShared {
     pub(crate) fn is_running(&self) -> bool {
         self.run.lock().unwrap_or_else(|e| e.into_inner()).running
+    }
+
+    /// The stop signals of the connections still being served (pruning the others).
+    fn live(&self) -> std::sync::MutexGuard<'_, Vec<Arc<watch::Sender<bool>>>> {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|c| c.receiver_count() > 0);
+        live
     }
 
     /// Whether the node has left the ring (decommissioned).
@@ -193,6 +203,7 @@ impl TestClusterBuilder {
                     stats: Stats::default(),
                     subscribers: Subscribers::default(),
                     run: Mutex::new(RunState { running: false, removed: false, shutdown: None, accept: None }),
+                    live: Mutex::new(Vec::new()),
                 }))
             })
             .collect::<io::Result<Vec<_>>>()?;
@@ -245,10 +256,27 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 let Ok((socket, _peer)) = accepted else { continue };
                 let _ = socket.set_nodelay(true);
-                cluster.nodes[index].stats.record_connection();
-                tokio::spawn(connection::serve(socket, cluster.clone(), index, stop.clone()));
+                let node = &cluster.nodes[index];
+                node.stats.record_connection();
+                // Each connection stops on a signal of its own, raised when the node
+                // stops or when a test drops just this connection.
+                let (conn_stop, conn_stopped) = watch::channel(false);
+                let conn_stop = Arc::new(conn_stop);
+                node.live().push(conn_stop.clone());
+                tokio::spawn(forward_stop(stop.clone(), conn_stop));
+                tokio::spawn(connection::serve(socket, cluster.clone(), index, conn_stopped));
             }
         }
+    }
+}
+
+/// Raises a connection's own stop signal when the node stops; ends with the connection.
+async fn forward_stop(mut node_stop: watch::Receiver<bool>, conn_stop: Arc<watch::Sender<bool>>) {
+    tokio::select! {
+        _ = node_stop.changed() => {
+            let _ = conn_stop.send(true);
+        }
+        () = conn_stop.closed() => {}
     }
 }
 
@@ -401,6 +429,32 @@ impl TestNode {
     /// The node's tokens.
     pub fn tokens(&self) -> &[i64] {
         &self.shared().info.tokens
+    }
+
+    /// Client connections the node is serving now: accepted and not yet closed by
+    /// either side.
+    pub fn open_connections(&self) -> usize {
+        self.shared().live().len()
+    }
+
+    /// Drops up to `n` of the connections the node is serving, oldest first, without a
+    /// word (as a crashed peer or a cut network would); returns how many it dropped.
+    /// The node keeps accepting new connections.
+    pub fn drop_connections(&self, n: usize) -> usize {
+        let live = self.shared().live();
+        let mut dropped = 0;
+        for c in live.iter().filter(|c| !*c.borrow()).take(n) {
+            let _ = c.send(true);
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// Forgets every statement prepared on this node, as a restarted Cassandra whose
+    /// prepared-statement cache was lost would: the next EXECUTE or BATCH naming one
+    /// gets UNPREPARED.
+    pub fn forget_prepared(&self) {
+        self.cluster.engine.forget_prepared(self.index);
     }
 
     /// Whether the node accepts connections.

@@ -1,5 +1,6 @@
 //! Request counters of a test node, so tests can assert what a driver sent: requests
-//! per statement text and per page of a paged statement.
+//! per statement text, per page of a paged statement, PREPAREs per statement text, and
+//! connections accepted.
 //!
 //! Owns only counting; the connection task and the engine report to it.
 
@@ -10,6 +11,7 @@ use std::sync::Mutex;
 struct Counts {
     requests: HashMap<String, u64>,
     pages: HashMap<String, Vec<u64>>,
+    prepares: HashMap<String, u64>,
     connections: u64,
     options: u64,
 }
@@ -46,6 +48,15 @@ impl Stats {
             v.resize(page + 1, 0);
         }
         v[page] += 1;
+    }
+
+    pub(crate) fn record_prepare(&self, statement: &str) {
+        *self.lock().prepares.entry(statement.to_owned()).or_default() += 1;
+    }
+
+    /// PREPARE requests received for this exact statement text.
+    pub fn prepares(&self, statement: &str) -> u64 {
+        self.lock().prepares.get(statement).copied().unwrap_or(0)
     }
 
     pub(crate) fn record_connection(&self) {

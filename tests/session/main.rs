@@ -13,6 +13,9 @@ use cqlstream::session::{Batch, Error, Session, Statement};
 use cqlstream::testkit::{Fault, TestKeyspace, TestNode, TestTarget};
 use cqlstream::types::Row;
 
+mod build;
+mod pool;
+
 /// A test's target, its keyspace (the session's default, holding table
 /// `t (k int PRIMARY KEY, v text)`) and a session of two LZ4 connections.
 struct Setup {
@@ -89,6 +92,28 @@ async fn unprepared_is_recovered_transparently() {
     assert_eq!(node.stats().requests("INSERT INTO t (k, v) VALUES (?, ?)"), 2, "the EXECUTE was retried once");
     let r = session.query("SELECT v FROM t WHERE k = 7", ()).await.unwrap();
     assert_eq!(r.rows_typed::<(&str,)>().unwrap().next().unwrap().unwrap().0, "seven");
+}
+
+#[tokio::test]
+async fn a_batch_is_reprepared_on_unprepared() {
+    let Setup { target, session, _ks } = setup("session::a_batch_is_reprepared_on_unprepared").await;
+    let Some(node) = target.require_testkit("makes the node forget its prepared statements") else { return };
+    let text = "INSERT INTO t (k, v) VALUES (?, ?)";
+    let insert = session.prepare(text).await.unwrap();
+    let update = session.prepare("UPDATE t SET v = ? WHERE k = ?").await.unwrap();
+    assert_eq!(node.stats().prepares(text), 1);
+    node.forget_prepared();
+    let mut batch = Batch::new(BatchType::Logged);
+    batch.add_prepared(&insert, (1, "one")).unwrap();
+    batch.add_query("INSERT INTO t (k, v) VALUES (2, 'two')", ()).unwrap();
+    batch.add_prepared(&update, ("three", 3)).unwrap();
+    session.batch(&batch).await.unwrap();
+    assert_eq!(node.stats().prepares(text), 2, "the forgotten statement was prepared again");
+    assert_eq!(node.stats().prepares("UPDATE t SET v = ? WHERE k = ?"), 2);
+    let r = session.query("SELECT k, v FROM t", ()).await.unwrap();
+    let mut rows: Vec<(i32, String)> = r.rows_typed().unwrap().collect::<Result<_, _>>().unwrap();
+    rows.sort();
+    assert_eq!(rows, [(1, "one".into()), (2, "two".into()), (3, "three".into())]);
 }
 
 #[tokio::test]

@@ -175,6 +175,13 @@ impl Engine {
         self.schema.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Forgets node `node`'s prepared statements.
+    pub(crate) fn forget_prepared(&self, node: usize) {
+        if let Some(cache) = self.prepared.get(node) {
+            cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+
     fn lookup(&self, node: usize, id: &Bytes) -> Option<Arc<PreparedStatement>> {
         self.prepared.get(node)?.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
@@ -452,6 +459,9 @@ impl Engine {
         query: &str,
         keyspace: Option<&str>,
     ) -> Result<ResultBody, ExecError> {
+        if let Some(n) = cluster.nodes.get(node) {
+            n.stats.record_prepare(query);
+        }
         let parsed = parse(query)?;
         let ks = keyspace.map(str::to_owned).or_else(|| session.keyspace.clone());
         let params = Params { keyspace: ks.as_deref(), ..Params::default() };
