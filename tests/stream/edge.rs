@@ -274,7 +274,8 @@ async fn a_void_answer_to_a_select_page_is_an_error() {
     assert!(rows.next().await.is_none());
     // A SELECT behind whitespace and comments, in lower case.
     let text = "  /* all of it */ -- rows\n // more\n\tselect pk, ck, v FROM t";
-    node.faults().add(Fault::void().matching("select pk").at_page(0).once());
+    // (No `at_page`: the testkit only sees pages of text that starts with SELECT.)
+    node.faults().add(Fault::void().matching("select pk").once());
     let err = session.stream(text, ()).next().await.unwrap().unwrap_err();
     assert!(unexpected(err).contains("SELECT"));
     // A later page, any statement, with and without read-ahead; the point after the
