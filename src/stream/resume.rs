@@ -240,6 +240,13 @@ mod tests {
     }
 
     #[test]
+    fn numbers_at_the_top_of_u64_are_read_as_they_are() {
+        let p = ResumePoint { page: u64::MAX, rows_consumed: u64::MAX, ..ResumePoint::start("q") };
+        let back = ResumePoint::from_bytes(&p.to_bytes()).unwrap();
+        assert_eq!((back.page(), back.rows_consumed()), (u64::MAX, u64::MAX));
+    }
+
+    #[test]
     fn fingerprints_tell_statements_apart() {
         let p = ResumePoint::start("SELECT * FROM ks.a");
         assert!(p.is_for("SELECT * FROM ks.a"));

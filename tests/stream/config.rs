@@ -72,15 +72,18 @@ async fn page_size_is_the_statements_then_the_streams_then_the_sessions() {
     assert_eq!(full, [50; 20], "{lens:?}");
 }
 
-/// The timeout a stream's second page failed with (not retried), its reply held back
-/// 1.5 s.
-async fn page_timeout_used(
+/// The timeout a stream's second page (or with `first`, its first) failed with (not
+/// retried), its reply held back 2.5 s.
+async fn timeout_used(
     session: &Session,
+    first: bool,
     statement: Statement,
     stream: impl FnOnce(cqlstream::stream::RowStream) -> cqlstream::stream::RowStream,
 ) -> Duration {
     let mut pages = stream(session.stream(statement, ()).page_size(10).prefetch(0).retry(RetryPolicy::never())).pages();
-    pages.next().await.unwrap().unwrap();
+    if !first {
+        pages.next().await.unwrap().unwrap();
+    }
     let err = tokio::time::timeout(Duration::from_secs(10), pages.next()).await.unwrap().unwrap().unwrap_err();
     match err {
         Error::Timeout(d) => d,
@@ -95,29 +98,43 @@ async fn page_timeout_is_the_statements_then_the_streams_then_the_sessions() {
         .unwrap();
     let (ks, _session) = setup(&target, 100).await;
     let Some(node) = target.require_testkit("holds a page's reply back") else { return };
-    node.faults().add(Fault::delay(Duration::from_millis(1_500)).matching(SCAN).at_page(1));
+    node.faults().add(Fault::delay(Duration::from_millis(2_500)).matching(SCAN).at_page(1));
     let ms = Duration::from_millis;
-    let plain = session_with(&target, &ks, |b| b.request_timeout(ms(700))).await;
+    let plain = session_with(&target, &ks, |b| b.request_timeout(ms(1_100))).await;
     let configured = session_with(&target, &ks, |b| {
-        b.request_timeout(ms(700)).stream_config(StreamConfig::new().page_timeout(ms(600)))
+        b.request_timeout(ms(1_100)).stream_config(StreamConfig::new().page_timeout(ms(900)))
     })
     .await;
-    let stmt = || Statement::new(SCAN).with_timeout(ms(300));
+    let stmt = || Statement::new(SCAN).with_timeout(ms(500));
     // The session's request timeout.
-    assert_eq!(page_timeout_used(&plain, Statement::new(SCAN), |s| s).await, ms(700));
+    assert_eq!(timeout_used(&plain, false, Statement::new(SCAN), |s| s).await, ms(1_100));
     // The session's stream_config over it.
-    assert_eq!(page_timeout_used(&configured, Statement::new(SCAN), |s| s).await, ms(600));
+    assert_eq!(timeout_used(&configured, false, Statement::new(SCAN), |s| s).await, ms(900));
     // The stream's own setter over both.
-    assert_eq!(page_timeout_used(&configured, Statement::new(SCAN), |s| s.page_timeout(ms(400))).await, ms(400));
-    assert_eq!(page_timeout_used(&plain, Statement::new(SCAN), |s| s.page_timeout(ms(400))).await, ms(400));
+    assert_eq!(timeout_used(&configured, false, Statement::new(SCAN), |s| s.page_timeout(ms(700))).await, ms(700));
+    assert_eq!(timeout_used(&plain, false, Statement::new(SCAN), |s| s.page_timeout(ms(700))).await, ms(700));
     // The statement's own timeout over all of them, shorter or longer.
-    assert_eq!(page_timeout_used(&plain, stmt(), |s| s).await, ms(300));
-    assert_eq!(page_timeout_used(&configured, stmt(), |s| s).await, ms(300));
-    assert_eq!(page_timeout_used(&configured, stmt(), |s| s.page_timeout(ms(400))).await, ms(300));
+    assert_eq!(timeout_used(&plain, false, stmt(), |s| s).await, ms(500));
+    assert_eq!(timeout_used(&configured, false, stmt(), |s| s).await, ms(500));
+    assert_eq!(timeout_used(&configured, false, stmt(), |s| s.page_timeout(ms(700))).await, ms(500));
     assert_eq!(
-        page_timeout_used(&configured, Statement::new(SCAN).with_timeout(ms(800)), |s| s.page_timeout(ms(400))).await,
-        ms(800)
+        timeout_used(&configured, false, Statement::new(SCAN).with_timeout(ms(1_300)), |s| s.page_timeout(ms(700)))
+            .await,
+        ms(1_300)
     );
+    // The first page: the same order, with `first_page_timeout`.
+    node.faults().clear();
+    node.faults().add(Fault::delay(Duration::from_millis(2_500)).matching(SCAN).at_page(0));
+    let configured = session_with(&target, &ks, |b| {
+        b.request_timeout(ms(1_100))
+            .stream_config(StreamConfig::new().first_page_timeout(ms(900)).page_timeout(ms(300)))
+    })
+    .await;
+    assert_eq!(timeout_used(&plain, true, Statement::new(SCAN), |s| s).await, ms(1_100));
+    assert_eq!(timeout_used(&configured, true, Statement::new(SCAN), |s| s).await, ms(900));
+    let own = |s: cqlstream::stream::RowStream| s.first_page_timeout(ms(700));
+    assert_eq!(timeout_used(&configured, true, Statement::new(SCAN), own).await, ms(700));
+    assert_eq!(timeout_used(&configured, true, stmt(), own).await, ms(500));
 }
 
 #[tokio::test]
