@@ -76,6 +76,9 @@ pub struct PageStream {
     config: StreamConfig,
     /// A setter called after the first poll: the next poll reports it.
     late: Option<&'static str>,
+    /// The unread rest of a page a [`RowStream`](super::RowStream) was reading when it
+    /// became this page stream: yielded first.
+    handed_back: Option<Page>,
     session: Session,
     fingerprint: u64,
     /// Whether every reply must be Rows (a SELECT): see [`StreamStatement::returns_rows`].
@@ -136,6 +139,7 @@ impl PageStream {
             defaults,
             own: StreamConfig::default(),
             late: None,
+            handed_back: None,
             session,
             fingerprint,
             returns_rows,
@@ -183,6 +187,18 @@ impl PageStream {
         Some(Error::Config(format!("`{name}` was set after the stream started; configure a stream before polling it")))
     }
 
+    /// Makes the unread rest of the last page yielded (what a row stream had not read of
+    /// it) the next page yielded, and the resume point the start of that rest.
+    pub(crate) fn hand_back(&mut self, rest: Page) {
+        self.position = rest.position_after(0, self.fingerprint);
+        self.handed_back = Some(rest);
+    }
+
+    /// Sets the resume point (a row stream that ended mid-page knows it better).
+    pub(crate) fn stand_at(&mut self, point: ResumePoint) {
+        self.position = point;
+    }
+
     /// Whether a late setter's error is still to be reported.
     pub(crate) fn late_setter_pending(&self) -> bool {
         self.late.is_some()
@@ -215,7 +231,7 @@ impl PageStream {
 
     /// Whether the stream has ended (all pages, a limit, or an error).
     pub fn is_finished(&self) -> bool {
-        matches!(self.state, State::Done) && self.late.is_none()
+        matches!(self.state, State::Done) && self.late.is_none() && self.handed_back.is_none()
     }
 
     /// Ends the stream now, stopping its read-ahead.
@@ -383,6 +399,20 @@ impl PageStream {
 }
 
 impl Page {
+    /// The rows of this page after the first `consumed`, as a page of their own.
+    pub(crate) fn rest_after(&self, consumed: usize) -> Page {
+        let consumed = consumed.min(self.len());
+        let rows = self.rows.slice_rows(consumed..self.len());
+        let info = PageInfo { rows: rows.len(), ..self.info.clone() };
+        Page {
+            rows,
+            info,
+            state_before: self.state_before.clone(),
+            skipped: self.skipped + consumed,
+            truncated: self.truncated,
+        }
+    }
+
     /// The resume position once `consumed` of this page's rows have been consumed.
     pub(crate) fn position_after(&self, consumed: usize, statement: u64) -> ResumePoint {
         let done_with_page = consumed >= self.len() && !self.truncated;
@@ -413,7 +443,12 @@ impl Stream for PageStream {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some(e) = this.take_late_setter() {
+            this.handed_back = None;
             return Poll::Ready(Some(Err(e)));
+        }
+        if let Some(rest) = this.handed_back.take() {
+            this.position = rest.position_after(rest.len(), this.fingerprint);
+            return Poll::Ready(Some(Ok(rest)));
         }
         loop {
             match &mut this.state {

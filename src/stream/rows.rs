@@ -58,6 +58,8 @@ pub struct RowStream<T = Row> {
     /// Ended by the rows' type check or a late setter (the pages are ended too); the
     /// page being read is kept for the resume point.
     ended: bool,
+    /// An error to yield next, which ends the stream (a type error found by `typed`).
+    pending: Option<Error>,
     rows_yielded: u64,
     _t: PhantomData<fn() -> T>,
 }
@@ -74,7 +76,7 @@ impl<T> std::fmt::Debug for RowStream<T> {
 
 impl<T: DeserializeOwnedRow> RowStream<T> {
     pub(crate) fn new(pages: PageStream) -> RowStream<T> {
-        RowStream { pages, current: None, ended: false, rows_yielded: 0, _t: PhantomData }
+        RowStream { pages, current: None, ended: false, pending: None, rows_yielded: 0, _t: PhantomData }
     }
 
     fn map_config(mut self, name: &'static str, f: impl FnOnce(StreamConfig) -> StreamConfig) -> Self {
@@ -84,23 +86,51 @@ impl<T: DeserializeOwnedRow> RowStream<T> {
 
     config_setters!();
 
-    /// The same stream, its rows read as `U`. Use it before the first poll: the rest of
-    /// a page being read is dropped.
+    /// The same stream, its rows read as `U`. Best called before the first poll; called
+    /// later, the rest of the page being read is read as `U` (nothing is lost or
+    /// repeated, and the resume point stays exact), and if that page's columns do not fit
+    /// `U` the next item is the [`Error::Deserialize`] and the stream ends.
     pub fn typed<U: DeserializeOwnedRow>(self) -> RowStream<U> {
+        let mut pending = self.pending;
+        let current = self.current.map(|c| {
+            let rows = match c.rows {
+                Some(_) => match c.page.rows_page().slice_rows(c.consumed..c.page.len()).into_typed::<U>() {
+                    Ok(rows) => Some(rows),
+                    Err(e) => {
+                        pending.get_or_insert(e.into());
+                        None
+                    }
+                },
+                None => None,
+            };
+            Current { rows, page: c.page, consumed: c.consumed }
+        });
         RowStream {
             pages: self.pages,
-            current: None,
+            current,
             ended: self.ended,
+            pending,
             rows_yielded: self.rows_yielded,
             _t: PhantomData,
         }
     }
 
     /// The same stream as whole pages, whose rows can be read borrowed
-    /// (`page.rows::<(i32, &str)>()`). Use it before the first poll: the rest of a page
-    /// being read is dropped.
+    /// (`page.rows::<(i32, &str)>()`). Best called before the first poll; called later,
+    /// the first page yielded is the unread rest of the page being read (nothing is
+    /// lost or repeated, and the resume point stays exact).
     pub fn pages(self) -> PageStream {
-        self.pages
+        let mut pages = self.pages;
+        if let Some(c) = self.current {
+            if self.ended {
+                // Ended on a type error or a late setter: nothing more, but the point
+                // stays where reading stopped.
+                pages.stand_at(c.page.position_after(c.consumed, pages.resume_point().statement));
+            } else if c.consumed < c.page.len() {
+                pages.hand_back(c.page.rest_after(c.consumed));
+            }
+        }
+        pages
     }
 
     /// The stream's configuration: its own settings over the session's (see
@@ -154,7 +184,7 @@ impl<T: DeserializeOwnedRow> RowStream<T> {
 
     /// Whether the stream has ended: every row yielded, a limit reached, or an error.
     pub fn is_finished(&self) -> bool {
-        if self.pages.late_setter_pending() {
+        if self.pages.late_setter_pending() || self.pending.is_some() {
             return false;
         }
         self.ended || (self.pages.is_finished() && self.current.as_ref().is_none_or(|c| c.consumed >= c.page.len()))
@@ -168,6 +198,11 @@ impl<T: DeserializeOwnedRow> Stream for RowStream<T> {
         let this = self.get_mut();
         if let Some(e) = this.pages.take_late_setter() {
             this.ended = true;
+            return Poll::Ready(Some(Err(e)));
+        }
+        if let Some(e) = this.pending.take() {
+            this.ended = true;
+            this.pages.finish();
             return Poll::Ready(Some(Err(e)));
         }
         if this.ended {

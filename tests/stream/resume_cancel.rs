@@ -305,3 +305,65 @@ async fn resume_points_are_exact_before_the_first_poll_and_while_skipping() {
     got.extend(rest);
     assert_exactly_once(&got, 1_000);
 }
+
+#[tokio::test]
+async fn typed_and_pages_mid_page_lose_and_repeat_nothing() {
+    let target = TestTarget::from_env("stream::typed_and_pages_mid_page_lose_and_repeat_nothing").await.unwrap();
+    let (_ks, session) = setup(&target, 1_000).await;
+    let tuple = |r: cqlstream::types::Row| (r.get::<i32>("pk"), r.get::<i32>("ck"), r.get::<String>("v"));
+    for prefetch in [0, 2] {
+        // 30 rows as `Row`, 40 as a tuple, the rest as pages.
+        let mut rows = session.stream(SCAN, ()).page_size(100).prefetch(prefetch);
+        let mut got = Vec::new();
+        for _ in 0..30 {
+            got.push(tuple(rows.next().await.unwrap().unwrap()));
+        }
+        let point = rows.resume_point();
+        let mut rows = rows.typed::<(i32, i32, String)>();
+        assert_eq!(rows.resume_point(), point, "typed() keeps the point");
+        for _ in 0..40 {
+            got.push(rows.next().await.unwrap().unwrap());
+        }
+        let point = rows.resume_point();
+        let mut pages = rows.pages();
+        assert_eq!(pages.resume_point(), point, "pages() keeps the point");
+        let rest = pages.next().await.unwrap().unwrap();
+        if target.require_testkit("exact page lengths").is_some() {
+            assert_eq!(rest.len(), 30, "the rest of the page being read comes first");
+        }
+        got.extend(rest.rows::<(i32, i32, String)>().unwrap().map(Result::unwrap));
+        while let Some(p) = pages.next().await {
+            got.extend(p.unwrap().rows::<(i32, i32, String)>().unwrap().map(Result::unwrap));
+        }
+        assert!(pages.resume_point().is_finished());
+        assert_exactly_once(&got, 1_000);
+
+        // Mid-page to a type the columns do not fit: the error, the end, and the point
+        // where reading stopped; as pages after that, nothing more, the same point.
+        let mut rows = session.stream(SCAN, ()).page_size(100).prefetch(prefetch).typed::<(i32, i32, String)>();
+        let mut got = Vec::new();
+        for _ in 0..50 {
+            got.push(rows.next().await.unwrap().unwrap());
+        }
+        let point = rows.resume_point();
+        let mut wrong = rows.typed::<(i32, i32, i64)>();
+        assert!(!wrong.is_finished());
+        assert!(matches!(wrong.next().await.unwrap().unwrap_err(), Error::Deserialize(_)));
+        assert!(wrong.next().await.is_none());
+        assert!(wrong.is_finished());
+        assert_eq!(wrong.resume_point(), point);
+        let mut pages = wrong.pages();
+        assert!(pages.next().await.is_none());
+        assert_eq!(pages.resume_point(), point);
+        got.extend(
+            session
+                .stream(SCAN, ())
+                .resume_from(point)
+                .typed::<(i32, i32, String)>()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+                .await,
+        );
+        assert_exactly_once(&got, 1_000);
+    }
+}
