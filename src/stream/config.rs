@@ -29,7 +29,7 @@ pub(crate) type OnPage = Arc<Mutex<dyn FnMut(&PageInfo) + Send>>;
 /// poll is an error (the stream's next item is
 /// [`Error::Config`](crate::session::Error::Config) naming it, then the end).
 ///
-/// | setting | statement's own, which wins | default | meaning |
+/// | setting | statement's own (wins) | default | meaning |
 /// |---|---|---|---|
 /// | `page_size` | [`with_page_size`](crate::session::Statement::with_page_size) | the session's [`page_size`](crate::session::SessionBuilder::page_size) (5000) | rows per page request |
 /// | `prefetch` | | 2 ([`DEFAULT_PREFETCH`]) | pages fetched ahead of the consumer; 0 fetches on demand |
@@ -38,7 +38,7 @@ pub(crate) type OnPage = Arc<Mutex<dyn FnMut(&PageInfo) + Send>>;
 /// | `first_page_timeout` | [`with_timeout`](crate::session::Statement::with_timeout) | the session's request timeout | for the first page (a scan may start slowly) |
 /// | `page_timeout` | [`with_timeout`](crate::session::Statement::with_timeout) | the session's request timeout | for each later page |
 /// | `deadline` | | none | for the whole stream, from its first poll |
-/// | `resume_from` | ([`with_paging_state`](crate::session::Statement::with_paging_state) is where a stream without one starts) | none | continue where a [`ResumePoint`] was taken |
+/// | `resume_from` | | the statement's [`with_paging_state`](crate::session::Statement::with_paging_state), else the query's start | continue where a [`ResumePoint`] was taken (it wins over the statement's paging state) |
 /// | `on_page` | | none | called with every page's [`PageInfo`] |
 /// | `retry` | | [`RetryPolicy::new`] | which failed page fetches are retried |
 ///
