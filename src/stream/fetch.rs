@@ -42,6 +42,34 @@ impl StreamStatement {
             StreamStatement::Prepared(p) => p.options(),
         }
     }
+
+    /// Whether every reply to it must be a Rows result: a prepared statement with result
+    /// columns, or text whose first keyword is `SELECT`.
+    pub(crate) fn returns_rows(&self) -> bool {
+        let prepared_rows = match self {
+            StreamStatement::Prepared(p) => p.result_columns().is_some_and(|c| !c.is_empty()),
+            StreamStatement::Query(_) => false,
+        };
+        prepared_rows || first_keyword_is_select(self.text())
+    }
+}
+
+/// Whether the first keyword of CQL `text`, after whitespace and comments (`--` and `//`
+/// to the end of the line, `/* ... */`), is `SELECT` in any case.
+pub(crate) fn first_keyword_is_select(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("--").or_else(|| rest.strip_prefix("//")) {
+            rest = after.split_once('\n').map_or("", |(_, next)| next);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, next)| next);
+        } else {
+            break;
+        }
+    }
+    let word = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    rest[..word].eq_ignore_ascii_case("select")
 }
 
 impl From<Statement> for StreamStatement {
@@ -90,6 +118,8 @@ pub(crate) struct Fetched {
     pub(crate) latency: Duration,
     pub(crate) warnings: Vec<String>,
     pub(crate) retries: u32,
+    /// The kind of result when it is not Rows (`Void`, `SetKeyspace`, `SchemaChange`).
+    pub(crate) kind: &'static str,
 }
 
 impl Fetched {
@@ -104,9 +134,13 @@ pub(crate) struct Fetcher {
     pub(crate) session: Session,
     pub(crate) statement: StreamStatement,
     pub(crate) values: Values,
+    /// Settled when the stream starts: the statement's, else the stream's, else the
+    /// session's stream config's, else the session's page size.
     pub(crate) page_size: i32,
-    pub(crate) first_page_timeout: Option<Duration>,
-    pub(crate) page_timeout: Option<Duration>,
+    /// Settled the same way, from the statement's timeout down to the session's
+    /// request timeout.
+    pub(crate) first_page_timeout: Duration,
+    pub(crate) page_timeout: Duration,
     pub(crate) deadline: Option<(Instant, Duration)>,
     pub(crate) retry: RetryPolicy,
 }
@@ -166,18 +200,52 @@ impl Fetcher {
 
     /// The timeout of the next attempt: the configured one, cut to what the deadline
     /// leaves; an error when the deadline has passed.
-    fn timeout(&self, configured: Option<Duration>) -> Result<Option<Duration>, Error> {
-        let Some((at, within)) = self.deadline else { return Ok(configured) };
+    fn timeout(&self, configured: Duration) -> Result<Option<Duration>, Error> {
+        let Some((at, within)) = self.deadline else { return Ok(Some(configured)) };
         let left = at.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::DeadlineExceeded(within));
         }
-        let session_default = self.session.request_timeout();
-        Ok(Some(configured.unwrap_or(session_default).min(left)))
+        Ok(Some(configured.min(left)))
     }
 }
 
 fn fetched(r: QueryResult, node: SocketAddr, latency: Duration, retries: u32) -> Fetched {
+    let kind = match (&r.schema_change, &r.keyspace) {
+        (Some(_), _) => "SchemaChange",
+        (None, Some(_)) => "SetKeyspace",
+        (None, None) => "Void",
+    };
     let QueryResult { rows, paging_state, warnings, .. } = r;
-    Fetched { rows, paging_state, node, latency, warnings, retries }
+    Fetched { rows, paging_state, node, latency, warnings, retries, kind }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_keyword_is_select;
+
+    #[test]
+    fn the_first_keyword_after_whitespace_and_comments() {
+        for yes in [
+            "SELECT * FROM t",
+            "select*from t",
+            "  \n\tSeLeCt x FROM t",
+            "/* a */ -- b\n // c\n SELECT x FROM t",
+            "/* nested -- */select x",
+        ] {
+            assert!(first_keyword_is_select(yes), "{yes:?}");
+        }
+        for no in [
+            "INSERT INTO t (a) VALUES ('SELECT')",
+            "SELECTED",
+            "selects",
+            "-- SELECT",
+            "/* SELECT */ UPDATE t SET a = 1",
+            "/* unterminated SELECT",
+            "",
+            "BEGIN BATCH SELECT",
+        ] {
+            assert!(!first_keyword_is_select(no), "{no:?}");
+        }
+    }
 }

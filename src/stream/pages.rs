@@ -68,9 +68,23 @@ enum State {
 /// reply has arrived).
 pub struct PageStream {
     state: State,
+    /// The session's stream configuration, as it was when the stream was made.
+    defaults: StreamConfig,
+    /// The stream's own settings (its setters).
+    own: StreamConfig,
+    /// `own` over `defaults`: what the stream starts with, statement aside.
     config: StreamConfig,
+    /// A setter called after the first poll: the next poll reports it.
+    late: Option<&'static str>,
+    /// The unread rest of a page a [`RowStream`](super::RowStream) was reading when it
+    /// became this page stream: yielded first.
+    handed_back: Option<Page>,
     session: Session,
     fingerprint: u64,
+    /// Whether every reply must be Rows (a SELECT): see [`StreamStatement::returns_rows`].
+    returns_rows: bool,
+    /// Where the stream stands when not told to resume: the statement's paging state.
+    initial: ResumePoint,
     fetcher: Option<std::sync::Arc<Fetcher>>,
     budget: Budget,
     /// The paging state of the next page to fetch in this task.
@@ -94,6 +108,7 @@ impl std::fmt::Debug for PageStream {
         f.debug_struct("PageStream")
             .field("state", &state)
             .field("config", &self.config)
+            .field("late_setter", &self.late)
             .field("position", &self.position)
             .field("progress", &self.progress)
             .finish_non_exhaustive()
@@ -101,43 +116,100 @@ impl std::fmt::Debug for PageStream {
 }
 
 impl PageStream {
+    /// A stream of `statement`; `defaults` are the session's stream settings.
     pub(crate) fn new(
         session: Session,
         statement: StreamStatement,
         values: Result<Values, Error>,
-        config: StreamConfig,
+        defaults: StreamConfig,
     ) -> PageStream {
         let fingerprint = fingerprint(statement.text());
-        PageStream {
+        // A statement that carries a paging state starts there.
+        let initial = ResumePoint {
+            paging_state: statement.options().paging_state.clone(),
+            rows_consumed: 0,
+            page: 0,
+            finished: false,
+            statement: fingerprint,
+        };
+        let returns_rows = statement.returns_rows();
+        let mut stream = PageStream {
             state: State::Unstarted(Box::new((statement, values))),
-            config,
+            config: defaults.clone(),
+            defaults,
+            own: StreamConfig::default(),
+            late: None,
+            handed_back: None,
             session,
             fingerprint,
+            returns_rows,
+            position: initial.clone(),
+            initial,
             fetcher: None,
             budget: Budget { skip: 0, pages_left: None, rows_left: None },
             next_state: None,
             next_number: 0,
-            position: ResumePoint {
-                paging_state: None,
-                rows_consumed: 0,
-                page: 0,
-                finished: false,
-                statement: fingerprint,
-            },
             progress: Progress::default(),
             deadline: None,
             on_page: None,
+        };
+        stream.position = stream.unstarted_position();
+        stream
+    }
+
+    /// Applies a setter (`name`) to the stream's own settings; after the first poll it
+    /// changes nothing and the next poll reports it.
+    pub(crate) fn map_config(mut self, name: &'static str, f: impl FnOnce(StreamConfig) -> StreamConfig) -> Self {
+        if !matches!(self.state, State::Unstarted(_)) {
+            self.late.get_or_insert(name);
+            return self;
+        }
+        self.own = f(std::mem::take(&mut self.own));
+        self.config = self.own.clone().over(&self.defaults);
+        self.position = self.unstarted_position();
+        self
+    }
+
+    /// Where a stream that has not started stands: the point it was told to resume
+    /// from (when it is one of this statement), else the start.
+    fn unstarted_position(&self) -> ResumePoint {
+        match &self.config.resume_from {
+            Some(point) if point.statement == self.fingerprint => point.clone(),
+            _ => self.initial.clone(),
         }
     }
 
-    pub(crate) fn map_config(mut self, f: impl FnOnce(StreamConfig) -> StreamConfig) -> Self {
-        self.config = f(std::mem::take(&mut self.config));
-        self
+    /// The error a setter called after the first poll makes of the next poll, which
+    /// ends the stream.
+    pub(crate) fn take_late_setter(&mut self) -> Option<Error> {
+        let name = self.late.take()?;
+        self.state = State::Done;
+        Some(Error::Config(format!("`{name}` was set after the stream started; configure a stream before polling it")))
+    }
+
+    /// Makes the unread rest of the last page yielded (what a row stream had not read of
+    /// it) the next page yielded, and the resume point the start of that rest.
+    pub(crate) fn hand_back(&mut self, rest: Page) {
+        self.position = rest.position_after(0, self.fingerprint);
+        self.handed_back = Some(rest);
+    }
+
+    /// Sets the resume point (a row stream that ended mid-page knows it better).
+    pub(crate) fn stand_at(&mut self, point: ResumePoint) {
+        self.position = point;
+    }
+
+    /// Whether a late setter's error is still to be reported.
+    pub(crate) fn late_setter_pending(&self) -> bool {
+        self.late.is_some()
     }
 
     config_setters!();
 
-    /// The configuration in force.
+    /// The stream's configuration: its own settings over the session's
+    /// [`stream_config`](crate::session::SessionBuilder::stream_config). A statement's
+    /// own page size and timeout win over both when the stream starts (see
+    /// [`StreamConfig`]).
     pub fn get_config(&self) -> &StreamConfig {
         &self.config
     }
@@ -148,15 +220,18 @@ impl PageStream {
     }
 
     /// Where to resume to get the pages after the last one yielded (every page
-    /// yielded counts as consumed). See [`RowStream::resume_point`](super::RowStream::resume_point)
-    /// for row granularity.
+    /// yielded counts as consumed). Exact in every state: before the first poll it is
+    /// the point given to [`resume_from`](PageStream::resume_from) (or the start), while
+    /// rows consumed before a resume are still being dropped it keeps the rest of them,
+    /// and after an error it is where the stream stopped. See
+    /// [`RowStream::resume_point`](super::RowStream::resume_point) for row granularity.
     pub fn resume_point(&self) -> ResumePoint {
         self.position.clone()
     }
 
     /// Whether the stream has ended (all pages, a limit, or an error).
     pub fn is_finished(&self) -> bool {
-        matches!(self.state, State::Done)
+        matches!(self.state, State::Done) && self.late.is_none() && self.handed_back.is_none()
     }
 
     /// Ends the stream now, stopping its read-ahead.
@@ -169,9 +244,9 @@ impl PageStream {
         let values = values?;
         let config = &self.config;
         self.budget = Budget { skip: 0, pages_left: config.max_pages, rows_left: config.max_rows };
-        // A statement that carries a paging state starts there (a resume point wins).
-        self.next_state = statement.options().paging_state.clone();
-        self.position.paging_state = self.next_state.clone();
+        // A statement that carries a paging state starts there (a resume point wins);
+        // `position` is already where the stream starts (`unstarted_position`).
+        self.next_state = self.initial.paging_state.clone();
         if let Some(point) = &config.resume_from {
             if point.statement != self.fingerprint {
                 return Err(Error::Resume(format!(
@@ -179,7 +254,6 @@ impl PageStream {
                     statement.text()
                 )));
             }
-            self.position = point.clone();
             self.budget.skip = point.rows_consumed;
             self.next_state = point.paging_state.clone();
             self.next_number = point.page;
@@ -194,16 +268,22 @@ impl PageStream {
         }
         self.deadline = config.deadline.map(|d| (Instant::now() + d, d));
         self.on_page = config.on_page.clone();
-        let page_size = config.page_size.or(statement.options().page_size).unwrap_or(self.session.page_size()).max(1);
+        // Each setting once: the statement's own, else the stream's, else the session's
+        // stream config's (both in `config`), else the session's.
+        let options = statement.options();
+        let page_size = options.page_size.or(config.page_size).unwrap_or(self.session.page_size()).max(1);
+        let request_timeout = self.session.request_timeout();
+        let first_page_timeout = options.timeout.or(config.first_page_timeout).unwrap_or(request_timeout);
+        let page_timeout = options.timeout.or(config.page_timeout).unwrap_or(request_timeout);
         let fetcher = std::sync::Arc::new(Fetcher {
             session: self.session.clone(),
             statement,
             values,
             page_size,
-            first_page_timeout: config.first_page_timeout,
-            page_timeout: config.page_timeout,
+            first_page_timeout,
+            page_timeout,
             deadline: self.deadline,
-            retry: config.retry.clone(),
+            retry: config.get_retry(),
         });
         self.fetcher = Some(fetcher.clone());
         let state = self.next_state.clone();
@@ -248,29 +328,46 @@ impl PageStream {
     }
 
     /// Turns a fetched page into what the consumer gets, or `None` when the page is
-    /// wholly dropped (rows consumed before a resume) or has no rows at all.
-    fn deliver(&mut self, f: Fetched, state_before: Option<Bytes>) -> Option<Page> {
+    /// wholly dropped (rows consumed before a resume) or has no rows at all. `first`:
+    /// the first page this stream asked for. A reply that is not Rows is an error where
+    /// rows are expected: to a SELECT, and to any request for a page after the first.
+    fn deliver(&mut self, f: Fetched, state_before: Option<Bytes>, first: bool) -> Result<Option<Page>, Error> {
         let number = self.next_number;
-        self.next_number += 1;
-        self.progress.retries += u64::from(f.retries);
-        self.next_state = f.paging_state.clone();
         let bytes = f.bytes();
         let Some(rows) = f.rows else {
+            if self.returns_rows {
+                return Err(Error::Unexpected(format!("{} in reply to a page request of a SELECT", f.kind)));
+            }
+            if !first || state_before.is_some() {
+                return Err(Error::Unexpected(format!(
+                    "{} in reply to the request for page {number}: only the first page of a statement that returns \
+                     no rows may be other than Rows",
+                    f.kind
+                )));
+            }
             // A statement that returns no rows (e.g. an INSERT): nothing to hand on.
+            self.next_state = None;
             self.position.finished = true;
-            return None;
+            return Ok(None);
         };
+        // Page numbers come from resume tokens, which are user input: they stop at the top.
+        self.next_number = number.saturating_add(1);
+        self.progress.retries = self.progress.retries.saturating_add(u64::from(f.retries));
+        self.next_state = f.paging_state.clone();
         let n = rows.len();
         let taken = self.budget.take(n);
         if !taken.handed_on {
+            // Wholly dropped: the point moves past the page and keeps the rest of the
+            // rows still to drop (they may span many pages of this stream's size).
+            let finished = f.paging_state.is_none();
             self.position = ResumePoint {
                 paging_state: f.paging_state.clone(),
-                rows_consumed: 0,
-                page: number + 1,
-                finished: f.paging_state.is_none(),
+                rows_consumed: if finished { 0 } else { self.budget.skip },
+                page: number.saturating_add(1),
+                finished,
                 statement: self.fingerprint,
             };
-            return None;
+            return Ok(None);
         }
         let truncated = taken.skipped + taken.kept < n;
         let rows = if taken.skipped > 0 || truncated {
@@ -290,18 +387,32 @@ impl PageStream {
         };
         let page = Page { rows, info, state_before, skipped: taken.skipped, truncated };
         self.position = page.position_after(page.len(), self.fingerprint);
-        self.progress.pages += 1;
-        self.progress.rows += page.len() as u64;
-        self.progress.bytes += bytes as u64;
+        self.progress.pages = self.progress.pages.saturating_add(1);
+        self.progress.rows = self.progress.rows.saturating_add(page.len() as u64);
+        self.progress.bytes = self.progress.bytes.saturating_add(bytes as u64);
         if let Some(f) = &self.on_page {
             // A callback that panicked once poisons nothing we rely on.
             (f.lock().unwrap_or_else(|e| e.into_inner()))(&page.info);
         }
-        Some(page)
+        Ok(Some(page))
     }
 }
 
 impl Page {
+    /// The rows of this page after the first `consumed`, as a page of their own.
+    pub(crate) fn rest_after(&self, consumed: usize) -> Page {
+        let consumed = consumed.min(self.len());
+        let rows = self.rows.slice_rows(consumed..self.len());
+        let info = PageInfo { rows: rows.len(), ..self.info.clone() };
+        Page {
+            rows,
+            info,
+            state_before: self.state_before.clone(),
+            skipped: self.skipped + consumed,
+            truncated: self.truncated,
+        }
+    }
+
     /// The resume position once `consumed` of this page's rows have been consumed.
     pub(crate) fn position_after(&self, consumed: usize, statement: u64) -> ResumePoint {
         let done_with_page = consumed >= self.len() && !self.truncated;
@@ -310,7 +421,7 @@ impl Page {
             Some(next) if done_with_page => ResumePoint {
                 paging_state: Some(next.clone()),
                 rows_consumed: 0,
-                page: self.info.number + 1,
+                page: self.info.number.saturating_add(1),
                 finished: false,
                 statement,
             },
@@ -331,6 +442,14 @@ impl Stream for PageStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if let Some(e) = this.take_late_setter() {
+            this.handed_back = None;
+            return Poll::Ready(Some(Err(e)));
+        }
+        if let Some(rest) = this.handed_back.take() {
+            this.position = rest.position_after(rest.len(), this.fingerprint);
+            return Poll::Ready(Some(Ok(rest)));
+        }
         loop {
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
@@ -367,10 +486,17 @@ impl Stream for PageStream {
                     match result {
                         Ok(f) => {
                             this.state = State::Idle;
-                            let page = this.deliver(f, state_before);
-                            this.after_page(first);
-                            if let Some(page) = page {
-                                return Poll::Ready(Some(Ok(page)));
+                            match this.deliver(f, state_before, first) {
+                                Ok(page) => {
+                                    this.after_page(first);
+                                    if let Some(page) = page {
+                                        return Poll::Ready(Some(Ok(page)));
+                                    }
+                                }
+                                Err(e) => {
+                                    this.state = State::Done;
+                                    return Poll::Ready(Some(Err(e)));
+                                }
                             }
                         }
                         Err(e) => {
@@ -417,10 +543,17 @@ impl Stream for PageStream {
                             }
                         },
                     };
-                    let page = this.deliver(f, Some(state_before));
-                    this.after_page(false);
-                    if let Some(page) = page {
-                        return Poll::Ready(Some(Ok(page)));
+                    match this.deliver(f, Some(state_before), false) {
+                        Ok(page) => {
+                            this.after_page(false);
+                            if let Some(page) = page {
+                                return Poll::Ready(Some(Ok(page)));
+                            }
+                        }
+                        Err(e) => {
+                            this.state = State::Done;
+                            return Poll::Ready(Some(Err(e)));
+                        }
                     }
                 }
             }

@@ -147,7 +147,8 @@ pub(crate) struct Taken {
     pub(crate) skipped: usize,
     /// Rows handed on after those.
     pub(crate) kept: usize,
-    /// Whether the page is handed on at all (a page wholly dropped by `skip` is not).
+    /// Whether the page is handed on at all (a page wholly dropped by `skip`, or an
+    /// empty page while rows are still to drop, is not).
     pub(crate) handed_on: bool,
 }
 
@@ -157,6 +158,7 @@ impl Budget {
     }
 
     pub(crate) fn take(&mut self, n: usize) -> Taken {
+        let skipping = self.skip > 0;
         let skipped = usize::try_from(self.skip).unwrap_or(usize::MAX).min(n);
         self.skip -= skipped as u64;
         let available = n - skipped;
@@ -167,7 +169,8 @@ impl Budget {
         if let Some(left) = self.rows_left.as_mut() {
             *left -= kept as u64;
         }
-        let handed_on = skipped == 0 || kept > 0;
+        // A page inside the rows to drop (an empty one included) is not handed on.
+        let handed_on = !skipping || kept > 0;
         if handed_on && let Some(p) = self.pages_left.as_mut() {
             *p = p.saturating_sub(1);
         }
@@ -234,6 +237,7 @@ mod tests {
     fn budget_skips_then_limits() {
         let mut b = Budget { skip: 150, pages_left: None, rows_left: Some(120) };
         assert_eq!(b.take(100), Taken { skipped: 100, kept: 0, handed_on: false });
+        assert_eq!(b.take(0), Taken { skipped: 0, kept: 0, handed_on: false }, "empty, still skipping");
         assert_eq!(b.take(100), Taken { skipped: 50, kept: 50, handed_on: true });
         assert_eq!(b.take(0), Taken { skipped: 0, kept: 0, handed_on: true });
         assert!(!b.exhausted());

@@ -8,7 +8,9 @@
 //! consumed, so every row is seen exactly once across a crash.
 //!
 //! Owns the token and its encodings (bytes, and hex for text); the streams decide what
-//! to put in it. Decoding is defensive: a token is user input.
+//! to put in it. Decoding is defensive: a token is user input, so any `u64` is read as
+//! it is and the streams do no unchecked arithmetic on its fields (page numbers stop at
+//! `u64::MAX`; a row count past the result's end resumes to an empty, finished stream).
 
 use std::fmt;
 use std::str::FromStr;
@@ -76,7 +78,10 @@ impl ResumePoint {
         self.paging_state.as_ref()
     }
 
-    /// Rows of that page already consumed, dropped when resuming.
+    /// Rows already consumed from that page on, dropped when resuming. Usually fewer
+    /// than a page; more when the token was taken while a resumed stream was still
+    /// dropping the rows consumed before it (they are then dropped across as many pages
+    /// as it takes).
     pub fn rows_consumed(&self) -> u64 {
         self.rows_consumed
     }
@@ -237,6 +242,13 @@ mod tests {
         assert_eq!(ResumePoint::from_bytes(&bad).unwrap_err().0, "trailing bytes");
         assert_eq!("abc".parse::<ResumePoint>().unwrap_err().0, "odd number of hex digits");
         assert_eq!("zz".parse::<ResumePoint>().unwrap_err().0, "not hex");
+    }
+
+    #[test]
+    fn numbers_at_the_top_of_u64_are_read_as_they_are() {
+        let p = ResumePoint { page: u64::MAX, rows_consumed: u64::MAX, ..ResumePoint::start("q") };
+        let back = ResumePoint::from_bytes(&p.to_bytes()).unwrap();
+        assert_eq!((back.page(), back.rows_consumed()), (u64::MAX, u64::MAX));
     }
 
     #[test]

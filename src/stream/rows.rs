@@ -17,9 +17,10 @@ use super::resume::ResumePoint;
 use crate::session::Error;
 use crate::types::{DeserializeOwnedRow, IntoTypedRows, Row};
 
-/// The page being read: its rows as `T`, and what the resume point needs of it.
+/// The page being read: its rows as `T` (`None` when they failed the type check), and
+/// what the resume point needs of it.
 struct Current<T> {
-    rows: IntoTypedRows<T>,
+    rows: Option<IntoTypedRows<T>>,
     page: Page,
     consumed: usize,
 }
@@ -29,7 +30,9 @@ struct Current<T> {
 /// `(i32, String)`, or a `#[derive(FromRow)]` struct.
 ///
 /// Made by [`Session::stream`](crate::session::Session::stream). Nothing is sent before
-/// the first poll; configure it before (every [`StreamConfig`] setter is here too).
+/// the first poll; configure it before (every [`StreamConfig`] setter is here too; one
+/// called after the first poll makes the next item an
+/// [`Error::Config`](crate::session::Error::Config) naming it, and ends the stream).
 /// Pages are fetched ahead as [`StreamConfig::prefetch`] says, so memory holds at most
 /// `prefetch + 1` pages whatever the table size. Dropping the stream is the cleanup.
 ///
@@ -52,6 +55,11 @@ struct Current<T> {
 pub struct RowStream<T = Row> {
     pages: PageStream,
     current: Option<Current<T>>,
+    /// Ended by the rows' type check or a late setter (the pages are ended too); the
+    /// page being read is kept for the resume point.
+    ended: bool,
+    /// An error to yield next, which ends the stream (a type error found by `typed`).
+    pending: Option<Error>,
     rows_yielded: u64,
     _t: PhantomData<fn() -> T>,
 }
@@ -68,30 +76,65 @@ impl<T> std::fmt::Debug for RowStream<T> {
 
 impl<T: DeserializeOwnedRow> RowStream<T> {
     pub(crate) fn new(pages: PageStream) -> RowStream<T> {
-        RowStream { pages, current: None, rows_yielded: 0, _t: PhantomData }
+        RowStream { pages, current: None, ended: false, pending: None, rows_yielded: 0, _t: PhantomData }
     }
 
-    fn map_config(mut self, f: impl FnOnce(StreamConfig) -> StreamConfig) -> Self {
-        self.pages = self.pages.map_config(f);
+    fn map_config(mut self, name: &'static str, f: impl FnOnce(StreamConfig) -> StreamConfig) -> Self {
+        self.pages = self.pages.map_config(name, f);
         self
     }
 
     config_setters!();
 
-    /// The same stream, its rows read as `U`. Use it before the first poll: the rest of
-    /// a page being read is dropped.
+    /// The same stream, its rows read as `U`. Best called before the first poll; called
+    /// later, the rest of the page being read is read as `U` (nothing is lost or
+    /// repeated, and the resume point stays exact), and if that page's columns do not fit
+    /// `U` the next item is the [`Error::Deserialize`] and the stream ends.
     pub fn typed<U: DeserializeOwnedRow>(self) -> RowStream<U> {
-        RowStream { pages: self.pages, current: None, rows_yielded: self.rows_yielded, _t: PhantomData }
+        let mut pending = self.pending;
+        let current = self.current.map(|c| {
+            let rows = match c.rows {
+                Some(_) => match c.page.rows_page().slice_rows(c.consumed..c.page.len()).into_typed::<U>() {
+                    Ok(rows) => Some(rows),
+                    Err(e) => {
+                        pending.get_or_insert(e.into());
+                        None
+                    }
+                },
+                None => None,
+            };
+            Current { rows, page: c.page, consumed: c.consumed }
+        });
+        RowStream {
+            pages: self.pages,
+            current,
+            ended: self.ended,
+            pending,
+            rows_yielded: self.rows_yielded,
+            _t: PhantomData,
+        }
     }
 
     /// The same stream as whole pages, whose rows can be read borrowed
-    /// (`page.rows::<(i32, &str)>()`). Use it before the first poll: the rest of a page
-    /// being read is dropped.
+    /// (`page.rows::<(i32, &str)>()`). Best called before the first poll; called later,
+    /// the first page yielded is the unread rest of the page being read (nothing is
+    /// lost or repeated, and the resume point stays exact).
     pub fn pages(self) -> PageStream {
-        self.pages
+        let mut pages = self.pages;
+        if let Some(c) = self.current {
+            if self.ended {
+                // Ended on a type error or a late setter: nothing more, but the point
+                // stays where reading stopped.
+                pages.stand_at(c.page.position_after(c.consumed, pages.resume_point().statement));
+            } else if c.consumed < c.page.len() {
+                pages.hand_back(c.page.rest_after(c.consumed));
+            }
+        }
+        pages
     }
 
-    /// The configuration in force.
+    /// The stream's configuration: its own settings over the session's (see
+    /// [`PageStream::get_config`]).
     pub fn get_config(&self) -> &StreamConfig {
         self.pages.get_config()
     }
@@ -105,7 +148,13 @@ impl<T: DeserializeOwnedRow> RowStream<T> {
 
     /// Where this stream stands: resuming from it (with
     /// [`resume_from`](RowStream::resume_from), in this process or another) yields
-    /// exactly the rows this stream has not yielded yet.
+    /// exactly the rows this stream has not yielded yet. That holds in every state:
+    /// before the first poll (the point given to `resume_from`, or the start), while a
+    /// resumed stream is still dropping the rows consumed before, mid-page, at a page's
+    /// end, after the last row, and right after an error (a page that could not be
+    /// fetched, a type error: the rows of that page are not consumed). A row that was
+    /// yielded as an `Err` of its own (a value that could not be decoded) counts as
+    /// yielded.
     ///
     /// ```no_run
     /// # async fn demo(session: cqlstream::session::Session) -> Result<(), Box<dyn std::error::Error>> {
@@ -135,7 +184,10 @@ impl<T: DeserializeOwnedRow> RowStream<T> {
 
     /// Whether the stream has ended: every row yielded, a limit reached, or an error.
     pub fn is_finished(&self) -> bool {
-        self.pages.is_finished() && self.current.as_ref().is_none_or(|c| c.consumed >= c.page.len())
+        if self.pages.late_setter_pending() || self.pending.is_some() {
+            return false;
+        }
+        self.ended || (self.pages.is_finished() && self.current.as_ref().is_none_or(|c| c.consumed >= c.page.len()))
     }
 }
 
@@ -144,12 +196,24 @@ impl<T: DeserializeOwnedRow> Stream for RowStream<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if let Some(e) = this.pages.take_late_setter() {
+            this.ended = true;
+            return Poll::Ready(Some(Err(e)));
+        }
+        if let Some(e) = this.pending.take() {
+            this.ended = true;
+            this.pages.finish();
+            return Poll::Ready(Some(Err(e)));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
         loop {
             if let Some(c) = &mut this.current
-                && let Some(row) = c.rows.next()
+                && let Some(row) = c.rows.as_mut().and_then(Iterator::next)
             {
                 c.consumed += 1;
-                this.rows_yielded += 1;
+                this.rows_yielded = this.rows_yielded.saturating_add(1);
                 return Poll::Ready(Some(row.map_err(Error::from)));
             }
             match ready!(Pin::new(&mut this.pages).poll_next(cx)) {
@@ -157,10 +221,12 @@ impl<T: DeserializeOwnedRow> Stream for RowStream<T> {
                     // The page is kept beside its rows (a clone is a few refcounts) for
                     // the resume point.
                     match page.rows_page().clone().into_typed::<T>() {
-                        Ok(rows) => this.current = Some(Current { rows, page, consumed: 0 }),
+                        Ok(rows) => this.current = Some(Current { rows: Some(rows), page, consumed: 0 }),
                         Err(e) => {
-                            // The next page would fail the same check: end here.
-                            this.current = None;
+                            // The next page would fail the same check: end here, with
+                            // none of this page's rows consumed.
+                            this.current = Some(Current { rows: None, page, consumed: 0 });
+                            this.ended = true;
                             this.pages.finish();
                             return Poll::Ready(Some(Err(e.into())));
                         }

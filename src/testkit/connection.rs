@@ -323,6 +323,10 @@ impl Conn {
                 return true;
             }
             Some(FaultAction::NoReply) => return true,
+            Some(FaultAction::Void) => {
+                self.send(version, stream, Response::Result(crate::protocol::response::ResultBody::Void));
+                return true;
+            }
             Some(FaultAction::MalformedFrame) => {
                 let _ = self.tx.send(Outgoing::Raw(Bytes::from_static(&[0xff; 16])));
                 return true;

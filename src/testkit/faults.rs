@@ -57,6 +57,9 @@ pub enum FaultAction {
     /// Execute and reply normally, with this warning attached to the reply (v4+), as
     /// Cassandra does for e.g. a page that read many tombstones.
     Warning(String),
+    /// Answer with a Void RESULT (spec v4 §4.2.5.1) instead of executing, whatever the
+    /// statement: what a confused or hostile server might send to a page request.
+    Void,
 }
 
 /// One fault rule.
@@ -103,6 +106,11 @@ impl Fault {
     /// Serve the matching page with exactly `n` rows (see [`FaultAction::PageRows`]).
     pub fn page_rows(n: usize) -> Fault {
         Fault::new(FaultAction::PageRows(n))
+    }
+
+    /// Answer with a Void RESULT (see [`FaultAction::Void`]).
+    pub fn void() -> Fault {
+        Fault::new(FaultAction::Void)
     }
 
     /// Only for statements containing `text`.

@@ -3,6 +3,7 @@
 //! type mismatches.
 
 use cqlstream::session::{Error, Statement};
+use cqlstream::stream::ResumePoint;
 use cqlstream::testkit::{Fault, TestTarget};
 use futures_util::StreamExt;
 
@@ -184,4 +185,123 @@ async fn server_warnings_reach_the_page_that_carried_them() {
     let pages: Vec<_> = session.stream(SCAN, ()).page_size(100).pages().map(Result::unwrap).collect().await;
     let warnings: Vec<&[String]> = pages.iter().map(|p| p.warnings()).collect();
     assert_eq!(warnings, [&[][..], &[tombstones.to_string()][..], &[][..], &[][..]]);
+}
+
+/// `point` with its page number and rows consumed replaced, through its bytes (as a
+/// hostile or corrupted saved token would carry them).
+fn patched(point: &ResumePoint, page: Option<u64>, rows_consumed: Option<u64>) -> ResumePoint {
+    let mut b = point.to_bytes().to_vec();
+    if let Some(page) = page {
+        b[13..21].copy_from_slice(&page.to_be_bytes());
+    }
+    if let Some(rows) = rows_consumed {
+        b[21..29].copy_from_slice(&rows.to_be_bytes());
+    }
+    let p = ResumePoint::from_bytes(&b).unwrap();
+    assert_eq!(
+        (p.page(), p.rows_consumed()),
+        (page.unwrap_or(point.page()), rows_consumed.unwrap_or(point.rows_consumed()))
+    );
+    p
+}
+
+#[tokio::test]
+async fn resume_tokens_at_the_top_of_u64_neither_panic_nor_wrap() {
+    let target = TestTarget::from_env("stream::resume_tokens_at_the_top_of_u64_neither_panic_nor_wrap").await.unwrap();
+    let (_ks, session) = setup(&target, 1_000).await;
+    let mut rows = session.stream(SCAN, ()).page_size(100).typed::<(i32, i32, String)>();
+    let mut head = Vec::new();
+    for _ in 0..150 {
+        head.push(rows.next().await.unwrap().unwrap());
+    }
+    let point = rows.resume_point();
+    drop(rows);
+    for prefetch in [0, 2] {
+        // Page u64::MAX: the rows are the same, and the numbers stop at the top.
+        let from = patched(&point, Some(u64::MAX), None);
+        let mut rows =
+            session.stream(SCAN, ()).page_size(100).prefetch(prefetch).resume_from(from).typed::<(i32, i32, String)>();
+        let mut got = head.clone();
+        while let Some(r) = rows.next().await {
+            got.push(r.unwrap());
+            assert_eq!(rows.resume_point().page(), u64::MAX);
+        }
+        assert_exactly_once(&got, 1_000);
+        assert!(rows.resume_point().is_finished());
+        let mut pages = session
+            .stream(SCAN, ())
+            .page_size(100)
+            .prefetch(prefetch)
+            .resume_from(patched(&point, Some(u64::MAX - 1), None))
+            .pages();
+        let mut numbers = Vec::new();
+        while let Some(p) = pages.next().await {
+            numbers.push(p.unwrap().number());
+        }
+        assert_eq!(numbers[..2], [u64::MAX - 1, u64::MAX]);
+        assert!(numbers[2..].iter().all(|&n| n == u64::MAX));
+        // u64::MAX rows consumed: more than there are, so nothing is left, and the
+        // stream says it is done.
+        for page in [None, Some(u64::MAX)] {
+            let from = patched(&point, page, Some(u64::MAX));
+            let mut rows = session.stream(SCAN, ()).page_size(100).prefetch(prefetch).resume_from(from.clone());
+            assert_eq!(rows.resume_point(), from);
+            assert!(rows.next().await.is_none());
+            assert!(rows.resume_point().is_finished());
+            let n = session.stream(SCAN, ()).page_size(7).prefetch(prefetch).resume_from(from).pages().count().await;
+            assert_eq!(n, 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_void_answer_to_a_select_page_is_an_error() {
+    let target = TestTarget::from_env("stream::a_void_answer_to_a_select_page_is_an_error").await.unwrap();
+    let Some(node) = target.require_testkit("answers a page request with Void") else { return };
+    let (_ks, session) = setup(&target, 1_000).await;
+    let unexpected = |e: Error| match e {
+        Error::Unexpected(m) => m,
+        e => panic!("not Unexpected: {e}"),
+    };
+    // The first page of a SELECT, as text and prepared.
+    node.faults().add(Fault::void().matching(SCAN).at_page(0).once());
+    let err = session.stream(SCAN, ()).next().await.unwrap().unwrap_err();
+    assert_eq!(unexpected(err), "Void in reply to a page request of a SELECT");
+    let prepared = session.prepare(SCAN).await.unwrap();
+    node.faults().add(Fault::void().matching(SCAN).at_page(0).once());
+    let mut rows = session.stream(&prepared, ()).pages();
+    assert!(unexpected(rows.next().await.unwrap().unwrap_err()).contains("Void"));
+    assert!(rows.next().await.is_none());
+    // A SELECT behind whitespace and comments, in lower case.
+    let text = "  /* all of it */ -- rows\n // more\n\tselect pk, ck, v FROM t";
+    // (No `at_page`: the testkit only sees pages of text that starts with SELECT.)
+    node.faults().add(Fault::void().matching("select pk").once());
+    let err = session.stream(text, ()).next().await.unwrap().unwrap_err();
+    assert!(unexpected(err).contains("SELECT"));
+    // A later page, any statement, with and without read-ahead; the point after the
+    // error is where reading stopped.
+    for prefetch in [0, 2] {
+        node.faults().add(Fault::void().matching(SCAN).at_page(2).once());
+        let mut rows = session.stream(SCAN, ()).page_size(100).prefetch(prefetch).typed::<(i32, i32, String)>();
+        let mut got = Vec::new();
+        let err = loop {
+            match rows.next().await.unwrap() {
+                Ok(r) => got.push(r),
+                Err(e) => break e,
+            }
+        };
+        assert!(unexpected(err).contains("Void"));
+        assert_eq!(got.len(), 200);
+        assert!(rows.next().await.is_none());
+        let point = rows.resume_point();
+        got.extend(session.stream(SCAN, ()).resume_from(point).typed().map(Result::unwrap).collect::<Vec<_>>().await);
+        assert_exactly_once(&got, 1_000);
+    }
+    // A statement that is not a SELECT still streams nothing, without an error.
+    node.faults().add(Fault::void().matching("INSERT").once());
+    let items: Vec<_> = session.stream("INSERT INTO t (pk, ck, v) VALUES (1000, 0, 'x')", ()).collect().await;
+    assert!(items.is_empty(), "{items:?}");
+    let insert = session.prepare("INSERT INTO t (pk, ck, v) VALUES (?, ?, ?)").await.unwrap();
+    let items: Vec<_> = session.stream(&insert, (1001, 0, "y")).collect().await;
+    assert!(items.is_empty(), "{items:?}");
 }

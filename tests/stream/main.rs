@@ -9,6 +9,7 @@
 //! injection, request counters) is checked only against the testkit, after
 //! [`TestTarget::require_testkit`] has said what is skipped.
 
+mod config;
 mod edge;
 mod faults;
 mod resume_cancel;
