@@ -96,6 +96,11 @@ async fn main() -> Result<(), Error> {
         version: args.version,
     };
     let compression = (args.compression == Compression::Lz4).then_some("lz4");
+    // v3/v4: the server compresses its reply to a STARTUP that asks for LZ4, so LZ4 is on
+    // before that reply is read (STARTUP itself is never compressed).
+    if !args.version.uses_segments() {
+        conn.io.codec_mut().set_compression(args.compression);
+    }
     let reply = conn.call(Request::Startup(Startup::new(compression))).await?;
     println!("STARTUP ({}, compression {:?}) -> {:?}", args.version, args.compression, reply.opcode());
     // After READY both sides switch: v5 to segments (spec v5 §2.3.1), v4 to LZ4 bodies.

@@ -23,6 +23,7 @@ use super::stream_ids::MAX_STREAMS;
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     pub(crate) connect_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) heartbeat_interval: Option<Duration>,
     pub(crate) protocol: Option<Version>,
@@ -38,6 +39,7 @@ impl Default for ConnectionConfig {
     fn default() -> Self {
         ConnectionConfig {
             connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(12),
             heartbeat_interval: Some(Duration::from_secs(30)),
             protocol: None,
@@ -52,8 +54,9 @@ impl Default for ConnectionConfig {
 }
 
 impl ConnectionConfig {
-    /// The defaults: 5 s connect timeout, 12 s request timeout, heartbeat after 30 s
-    /// idle, protocol negotiated (v5, then v4, then v3), no compression, no auth.
+    /// The defaults: 5 s connect timeout, 5 s handshake timeout, 12 s request timeout,
+    /// heartbeat after 30 s idle, protocol negotiated (v5, then v4, then v3), no
+    /// compression, no auth.
     pub fn new() -> Self {
         Self::default()
     }
@@ -62,6 +65,23 @@ impl ConnectionConfig {
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self
+    }
+
+    /// One deadline for the whole of opening a connection (default 5 s): TCP connect,
+    /// OPTIONS (for each protocol version tried), STARTUP, the login, and the `USE` and
+    /// REGISTER this config asks for. A node that accepts TCP and then never answers
+    /// fails with [`ConnectionError::HandshakeTimeout`](super::ConnectionError::HandshakeTimeout)
+    /// naming the step it was waiting for, and a session moves on to its next contact
+    /// point. The [connect timeout](Self::connect_timeout) still bounds the TCP connect
+    /// alone. `Duration::MAX` means no deadline.
+    pub fn handshake_timeout(mut self, t: Duration) -> Self {
+        self.handshake_timeout = t;
+        self
+    }
+
+    /// The handshake timeout in force.
+    pub fn get_handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
     }
 
     /// Default per-request timeout (a request may override it).

@@ -1,4 +1,5 @@
-//! Errors of the connection layer: opening a connection, and one request on it.
+//! Errors of the connection layer: opening a connection (and the handshake step it
+//! stopped at, [`HandshakeStage`]), and one request on it.
 //!
 //! Both are `Clone` (I/O errors are shared behind an `Arc`) because when a connection
 //! dies, every request in flight on it fails with the same error.
@@ -23,6 +24,32 @@ pub enum ConnectionError {
         addr: std::net::SocketAddr,
         /// The timeout.
         after: std::time::Duration,
+    },
+    /// Opening the connection (TCP connect, OPTIONS, STARTUP, login, and the `USE` and
+    /// REGISTER the config asks for) did not finish within the handshake timeout
+    /// ([`ConnectionConfig::handshake_timeout`](super::ConnectionConfig::handshake_timeout)):
+    /// typically a node that accepts TCP and never answers.
+    #[error("opening a connection to {addr} timed out after {after:?}, waiting for {stage}")]
+    HandshakeTimeout {
+        /// The address tried.
+        addr: std::net::SocketAddr,
+        /// The handshake timeout.
+        after: std::time::Duration,
+        /// The step that was waiting when the time ran out.
+        stage: HandshakeStage,
+    },
+    /// The first bytes the server sent do not start a CQL response (an HTTP, SSH or
+    /// TLS server, say): most likely the wrong port, or a TLS port spoken to in
+    /// plaintext. Decided from the first byte, before any length is read.
+    #[error(
+        "{addr} answered with bytes that are not a CQL response ({}): is this a CQL native-protocol port?",
+        show_bytes(.first_bytes)
+    )]
+    NotCql {
+        /// The address tried.
+        addr: std::net::SocketAddr,
+        /// The first bytes received, at most 16.
+        first_bytes: Vec<u8>,
     },
     /// The peer sent bytes that are not valid CQL.
     #[error("protocol error from the server's bytes: {0}")]
@@ -59,6 +86,45 @@ pub enum ConnectionError {
     Closed,
 }
 
+/// A step of opening a connection, as named in [`ConnectionError::HandshakeTimeout`].
+/// Displays as the message it waits for the reply to (`OPTIONS`, `STARTUP`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandshakeStage {
+    /// The TCP connect.
+    Connect,
+    /// OPTIONS, waiting for SUPPORTED (this also probes the protocol version).
+    Options,
+    /// STARTUP, waiting for READY or AUTHENTICATE.
+    Startup,
+    /// AUTH_RESPONSE, waiting for AUTH_SUCCESS or AUTH_CHALLENGE.
+    AuthResponse,
+    /// The `USE` of the configured keyspace.
+    UseKeyspace,
+    /// REGISTER for the configured events.
+    Register,
+}
+
+impl std::fmt::Display for HandshakeStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HandshakeStage::Connect => "TCP connect",
+            HandshakeStage::Options => "OPTIONS",
+            HandshakeStage::Startup => "STARTUP",
+            HandshakeStage::AuthResponse => "AUTH_RESPONSE",
+            HandshakeStage::UseKeyspace => "USE",
+            HandshakeStage::Register => "REGISTER",
+        })
+    }
+}
+
+/// `48 54 54 50 "HTTP"`: bytes in hex, then as ASCII with `.` for what is not printable.
+fn show_bytes(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let ascii: String = bytes.iter().map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' }).collect();
+    format!("{} {ascii:?}", hex.join(" "))
+}
+
 impl From<io::Error> for ConnectionError {
     fn from(e: io::Error) -> Self {
         ConnectionError::Io(Arc::new(e))
@@ -92,4 +158,22 @@ pub enum RequestError {
     /// The reply could not be decoded.
     #[error("cannot decode the reply: {0}")]
     Decode(#[from] DecodeError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_cql_shows_hex_and_printable_ascii() {
+        let err = ConnectionError::NotCql {
+            addr: "127.0.0.1:9042".parse().unwrap(),
+            first_bytes: b"HTTP/1.1\r\n\x15".to_vec(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "127.0.0.1:9042 answered with bytes that are not a CQL response \
+             (48 54 54 50 2f 31 2e 31 0d 0a 15 \"HTTP/1.1...\"): is this a CQL native-protocol port?"
+        );
+    }
 }

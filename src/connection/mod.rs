@@ -32,7 +32,7 @@ mod stream_ids;
 mod task;
 
 pub use config::ConnectionConfig;
-pub use error::{ConnectionError, RequestError};
+pub use error::{ConnectionError, HandshakeStage, RequestError};
 pub use stream_ids::MAX_STREAMS;
 
 use std::net::SocketAddr;
@@ -73,9 +73,20 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to `addr`, negotiates version, compression and login, then runs
-    /// `USE` and REGISTER when the config asks for them.
+    /// `USE` and REGISTER when the config asks for them, all within the config's
+    /// [handshake timeout](ConnectionConfig::handshake_timeout).
     pub async fn open(addr: SocketAddr, config: &ConnectionConfig) -> Result<Connection, ConnectionError> {
-        let ready = handshake::open(addr, config).await?;
+        let stage = handshake::StageCell::new();
+        handshake::within_deadline(addr, config, &stage, Self::open_unbounded(addr, config, &stage)).await
+    }
+
+    /// [`Connection::open`] without its deadline, reporting each step to `stage`.
+    async fn open_unbounded(
+        addr: SocketAddr,
+        config: &ConnectionConfig,
+        stage: &handshake::StageCell,
+    ) -> Result<Connection, ConnectionError> {
+        let ready = handshake::open(addr, config, stage).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared::default());
@@ -107,9 +118,11 @@ impl Connection {
             }),
         };
         if let Some(ks) = &config.keyspace {
+            stage.set(HandshakeStage::UseKeyspace);
             conn.use_keyspace(ks).await?;
         }
         if !config.events.is_empty() {
+            stage.set(HandshakeStage::Register);
             let reply = conn
                 .request(Request::Register(Register { events: config.events.clone() }))
                 .await

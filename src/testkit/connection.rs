@@ -1,5 +1,6 @@
 //! One client connection to a test node: the handshake (OPTIONS, STARTUP, protocol
 //! version negotiation, authentication), the framing switch of v5 (spec v5 §2.3.1),
+//! the v3/v4 compression switch before the reply to STARTUP (as Cassandra does it),
 //! and the request loop with fault injection.
 //!
 //! A reader loop decodes requests and answers most of them inline; a writer task owns
@@ -292,13 +293,22 @@ impl Conn {
             self.phase = Phase::Ready;
             Response::Ready
         };
-        // The reply goes out unframed; everything after it in both directions uses the
-        // negotiated framing (spec v5 §2.3.1) and compression.
-        self.send(version, stream, reply);
         let framing = if version.uses_segments() { Framing::Segments } else { Framing::Envelopes };
         codec.set_framing(framing);
         codec.set_compression(compression);
-        let _ = self.tx.send(Outgoing::Switch(framing, compression));
+        if version.uses_segments() {
+            // v5: the reply goes out unframed and uncompressed; everything after it in both
+            // directions uses segments (spec v5 §2.3.1), compressed if negotiated.
+            self.send(version, stream, reply);
+            let _ = self.tx.send(Outgoing::Switch(framing, compression));
+        } else {
+            // v3/v4: Cassandra turns compression on while it processes STARTUP, before the
+            // reply is written, so READY or AUTHENTICATE already comes compressed (its
+            // legacy pipeline's Envelope.Compressor spares only STARTUP itself). Errors
+            // raised above, before that point, stay uncompressed, as there.
+            let _ = self.tx.send(Outgoing::Switch(framing, compression));
+            self.send(version, stream, reply);
+        }
         true
     }
 

@@ -4,6 +4,8 @@
 //! (`cqlstream::testkit::TestTarget`); the parts that need the testkit's faults, counters
 //! or node settings are skipped there, and say so.
 
+mod handshake;
+
 use std::time::Duration;
 
 use cqlstream::connection::{Connection, ConnectionConfig, ConnectionError, RequestError};

@@ -7,7 +7,9 @@
 
 use cqlstream::protocol::request::{AuthResponse, Options, Register, Startup};
 use cqlstream::protocol::response::{ErrorKind, Event, EventType, StatusChangeType};
-use cqlstream::protocol::{Compression, Request, Response, ResponseMessage, Version};
+use cqlstream::protocol::{
+    Compression, CqlCodec, DecodeError, Request, RequestMessage, Response, ResponseMessage, Role, Version,
+};
 use cqlstream::testkit::{TestCluster, TestNode, TestTarget};
 
 use super::{Client, real_credentials};
@@ -60,6 +62,82 @@ async fn a_v4_node_turns_v5_away_with_the_error_drivers_step_down_on() {
     }
     // v4 is accepted.
     Client::ready_at(&target, Version::V4, Compression::None).await.expect("v4 taken");
+}
+
+/// Sends STARTUP (asking for LZ4) at `version` on a fresh socket and returns the reply
+/// exactly as it came off the wire: the 9-byte header and the body as sent.
+async fn raw_startup_reply(addr: std::net::SocketAddr, version: Version) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let startup = RequestMessage::new(0, Request::Startup(Startup::new(Some("lz4")))).to_envelope(version).unwrap();
+    let mut out = bytes::BytesMut::new();
+    CqlCodec::new(Role::Client).encode_envelope(&startup, &mut out).unwrap();
+    socket.write_all(&out).await.unwrap();
+    let mut raw = vec![0u8; 9];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read_exact(&mut raw)).await;
+    read.expect("no reply to STARTUP within 5 s").unwrap();
+    let len = u32::from_be_bytes([raw[5], raw[6], raw[7], raw[8]]) as usize;
+    let mut body = vec![0u8; len];
+    socket.read_exact(&mut body).await.unwrap();
+    raw.extend_from_slice(&body);
+    raw
+}
+
+/// Decodes one response envelope from `raw` with the client codec set to `compression`.
+fn decode_with(raw: &[u8], compression: Compression) -> Result<Response, DecodeError> {
+    let mut codec = CqlCodec::new(Role::Client);
+    codec.set_compression(compression);
+    let env = codec.decode_envelope(&mut bytes::BytesMut::from(raw))?.expect("a whole envelope");
+    Ok(ResponseMessage::from_envelope(&env)?.response)
+}
+
+#[tokio::test]
+async fn a_v3_or_v4_startup_asking_for_lz4_is_answered_compressed_as_cassandra_does() {
+    let open =
+        TestTarget::from_env("testkit::a_v3_or_v4_startup_asking_for_lz4_is_answered_compressed_as_cassandra_does")
+            .await
+            .unwrap();
+    // Against the testkit, both a node without and a node with users; a real node is
+    // taken as it is (READY or AUTHENTICATE, whichever it answers).
+    let with_users = match open.testkit() {
+        Some(_) => Some(TestNode::builder().user("cassandra", "cassandra").start().await.unwrap()),
+        None => None,
+    };
+    let mut addrs = vec![(open.addr().await.unwrap(), open.is_real())];
+    addrs.extend(with_users.as_ref().map(|n| (n.addr(), false)));
+    for (i, (addr, real)) in addrs.into_iter().enumerate() {
+        for version in [Version::V3, Version::V4, Version::V5] {
+            let raw = raw_startup_reply(addr, version).await;
+            let plain = decode_with(&raw, Compression::None);
+            if real && matches!(&plain, Ok(Response::Error(e)) if e.kind == ErrorKind::ProtocolError) {
+                let _ = open.require_testkit(&format!("speaking {version} (the node turns it away)"));
+                continue;
+            }
+            assert_eq!(raw[0], 0x80 | version.as_u8(), "a response at {version}");
+            let opcode = raw[4];
+            if i == 1 {
+                assert_eq!(opcode, 0x03, "the node with users answers AUTHENTICATE");
+            } else if !real {
+                assert_eq!(opcode, 0x02, "the node without users answers READY");
+            }
+            assert!(matches!(opcode, 0x02 | 0x03), "READY or AUTHENTICATE, not {opcode:#04x}");
+            if version.uses_segments() {
+                // v5: the reply is neither framed nor compressed; compression starts with
+                // the segments after it (spec v5 §2.3.1).
+                assert_eq!(raw[1] & 0x01, 0, "{version}: the reply to STARTUP is not compressed");
+                assert!(matches!(plain, Ok(Response::Ready | Response::Authenticate(_))), "{plain:?}");
+            } else {
+                // Cassandra (the legacy pipeline's Envelope.Compressor) and ScyllaDB
+                // (process_startup sets the compression the reply is written with)
+                // both compress the reply to the STARTUP that asked for LZ4.
+                assert_eq!(raw[1] & 0x01, 0x01, "{version}: the reply to STARTUP is flagged compressed");
+                // A client that switches compression on only after READY cannot read it.
+                assert_eq!(plain, Err(DecodeError::UnexpectedCompression { stream: 0 }), "{version}");
+                let decoded = decode_with(&raw, Compression::Lz4).unwrap();
+                assert!(matches!(decoded, Response::Ready | Response::Authenticate(_)), "{decoded:?}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -68,9 +68,17 @@ impl Client {
     }
 
     /// STARTUP, then switch framing as the spec says once READY/AUTHENTICATE arrives.
+    /// On v3/v4 compression is on from the moment STARTUP is sent: a real server
+    /// compresses its reply (protocol-spec/README.md, "What real servers do").
     pub(crate) async fn startup(&mut self, compression: Compression) -> Response {
         let name = (compression == Compression::Lz4).then_some("lz4");
-        let reply = self.request(Request::Startup(Startup::new(name))).await;
+        let stream = self.send(Request::Startup(Startup::new(name))).await;
+        if !self.version.uses_segments() {
+            self.io.codec_mut().set_compression(compression);
+        }
+        let reply = self.recv().await;
+        assert_eq!(reply.stream, stream);
+        let reply = reply.response;
         if matches!(reply, Response::Ready | Response::Authenticate(_)) {
             let codec = self.io.codec_mut();
             codec.set_compression(compression);
