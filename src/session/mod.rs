@@ -127,6 +127,24 @@ impl SessionBuilder {
         self
     }
 
+    /// One deadline for the whole handshake of every connection (5 s): TCP connect,
+    /// OPTIONS, STARTUP, login, `USE` and REGISTER. A contact point that does not finish
+    /// in time fails with
+    /// [`ConnectionError::HandshakeTimeout`](crate::connection::ConnectionError::HandshakeTimeout),
+    /// naming the step it was waiting for, and `build()` moves on to the next one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cqlstream::session::Session;
+    ///
+    /// let builder = Session::builder().contact_point("127.0.0.1:9042").handshake_timeout(Duration::from_secs(2));
+    /// # let _ = builder;
+    /// ```
+    pub fn handshake_timeout(mut self, t: Duration) -> Self {
+        self.connection = self.connection.handshake_timeout(t);
+        self
+    }
+
     /// Connections per node (default 1); requests go to the least busy one. A
     /// connection that dies is replaced in the background (see
     /// [`SessionBuilder::reconnect_policy`]) while the others serve.

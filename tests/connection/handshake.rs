@@ -185,6 +185,22 @@ async fn a_session_moves_past_a_silent_contact_point() {
     let session = tokio::time::timeout(OUTER, builder.build()).await.expect("build() hung on the silent node").unwrap();
     let rows = session.query("SELECT release_version FROM system.local", ()).await.unwrap();
     drop(rows);
+
+    // With only the silent one, build() fails in time and says why (the session's own
+    // setter this time).
+    let alone = Session::builder().contact_point(silent.to_string()).handshake_timeout(Duration::from_millis(300));
+    let err = tokio::time::timeout(OUTER, alone.build()).await.expect("build() hung on the silent node").unwrap_err();
+    let cqlstream::session::Error::NoNodeAvailable(failures) = &err else { panic!("{err}") };
+    assert!(
+        matches!(
+            &failures[..],
+            [cqlstream::session::ContactPointFailure {
+                error: cqlstream::session::ContactPointError::Connect(ConnectionError::HandshakeTimeout { .. }),
+                ..
+            }]
+        ),
+        "{err}"
+    );
 }
 
 /// `first_bytes`, and the message, of the error a peer that writes `reply` gets.
