@@ -31,8 +31,8 @@ mod handshake;
 mod stream_ids;
 mod task;
 
-pub use config::ConnectionConfig;
-pub use error::{ConnectionError, RequestError};
+pub use config::{ConnectionConfig, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ORPHANED_STREAMS};
+pub use error::{ConnectionError, DefunctReason, RequestError};
 pub use stream_ids::MAX_STREAMS;
 
 use std::net::SocketAddr;
