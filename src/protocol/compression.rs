@@ -219,7 +219,14 @@ mod tests {
         assert_eq!(err, DecodeError::EnvelopeTooLarge { len: 101, max: 100 });
         // Within the limit but impossible for a 1-byte block: refused before allocation.
         let err = decompress_body(&[0x01, 0, 0, 0, 0x00], 256 << 20).unwrap_err();
+        assert!(matches!(err, DecodeError::CompressionRatio { declared: 16_777_216, .. }), "{err:?}");
+        // Under the ratio-free size, the block's own bound still applies.
+        let err = decompress_body(&[0, 0x01, 0, 0, 0x00], 256 << 20).unwrap_err();
         assert!(matches!(err, DecodeError::Decompression { .. }), "{err:?}");
+        // A ratio limit below LZ4's own: over 4 MiB, at most `max_ratio` times the body.
+        let body = [&(5u32 << 20).to_be_bytes()[..], &[0u8; 100_000]].concat();
+        let err = decompress_body_limited(&body, 256 << 20, 50).unwrap_err();
+        assert_eq!(err, DecodeError::CompressionRatio { declared: 5 << 20, compressed: 100_004, max_ratio: 50 });
     }
 
     #[test]
