@@ -4,11 +4,20 @@
 //! request in flight with the same error.
 //!
 //! It also times requests out: each carries its deadline, and one timer (re-armed only
-//! when the earliest deadline or the heartbeat check moves) sweeps the expired ones, so
-//! a request costs no timer registration of its own.
+//! when the earliest deadline, the heartbeat check or the write-stall check moves)
+//! sweeps the expired ones, so a request costs no timer registration of its own. The
+//! timer covers requests still waiting for an id or for room in the write buffer too:
+//! commands always leave the channel, so none sits where no deadline is checked.
+//!
+//! It declares the connection defunct (and closes it) when a heartbeat goes unanswered,
+//! when more stream ids are orphaned than allowed, or when the socket takes no bytes
+//! for the write timeout; see [`DefunctReason`].
 //!
 //! Encoding requests and decoding replies happen in the callers' tasks; this one only
-//! moves envelopes. It never waits on a caller, so a slow consumer cannot stall it.
+//! moves envelopes. Compressed v3/v4 bodies are handed over compressed and expanded by
+//! the caller, so the work here stays proportional to the bytes read (events excepted:
+//! they are expanded here, up to [`MAX_EVENT_BODY`]). It never waits on a caller, so a
+//! slow consumer cannot stall it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -438,10 +447,9 @@ impl Task {
             let _ = reply.send(Err(failure.clone().into()));
         }
         shared.in_flight.store(0, std::sync::atomic::Ordering::Relaxed);
-        // A stalled socket would not take a FIN either: just close it.
-        if !matches!(failure, ConnectionError::Defunct { reason: DefunctReason::WriteStalled { .. } }) {
-            let _ = wr.shutdown().await;
-        }
+        // Does not wait for the peer, stalled or not: it only queues a FIN. The socket
+        // closes when both halves drop, here.
+        let _ = wr.shutdown().await;
     }
 }
 

@@ -146,7 +146,7 @@ impl CqlCodec {
     }
 
     /// With a different limit on how much a v3/v4 LZ4 body may expand: bodies that
-    /// declare more than [`RATIO_FREE_LEN`](super::compression::RATIO_FREE_LEN)
+    /// declare more than [`RATIO_FREE_LEN`]
     /// uncompressed bytes and more than `ratio` times their compressed size are refused
     /// with [`DecodeError::CompressionRatio`] before anything is allocated. Default
     /// [`DEFAULT_MAX_COMPRESSION_RATIO`] (64); LZ4 itself cannot exceed 255. v5 segments
