@@ -71,7 +71,10 @@ impl Default for ConnectionConfig {
 
 impl ConnectionConfig {
     /// The defaults: 5 s connect timeout, 12 s request timeout, heartbeat after 30 s
-    /// idle, protocol negotiated (v5, then v4, then v3), no compression, no auth.
+    /// without receiving a byte and answered within 5 s, writes stalled for the request
+    /// timeout or 256 orphaned stream ids make the connection defunct, protocol
+    /// negotiated (v5, then v4, then v3), no compression (LZ4 bodies over 4 MiB may
+    /// expand at most 64 times), no auth.
     pub fn new() -> Self {
         Self::default()
     }

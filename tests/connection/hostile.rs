@@ -137,10 +137,11 @@ async fn requests_time_out_and_the_connection_goes_defunct_when_the_server_stops
     let config = config().heartbeat_interval(None).write_timeout(Duration::from_millis(1500));
     let conn = Connection::open(addr, &config).await.unwrap();
     tokio::time::timeout(OUTER, async {
-        // 48 MiB of queries: more than the socket buffers and the task's write high water.
+        // 32 MiB of queries: more than the socket buffers (a few MiB on loopback) and
+        // the task's write high water (4 MiB).
         let big = "x".repeat(4 << 20);
         let mut large = tokio::task::JoinSet::new();
-        for _ in 0..12 {
+        for _ in 0..8 {
             let (conn, big) = (conn.clone(), big.clone());
             large.spawn(async move { conn.request_message(q(big), Some(Duration::from_millis(500))).await });
         }
@@ -413,6 +414,33 @@ async fn large_compressed_replies_are_expanded_for_the_caller() {
         assert_eq!(&reply.body[..2], b"aa");
         let r = conn.request_message(q("SELECT ok"), None).await.unwrap();
         assert!(matches!(r.response, Response::Result(ResultBody::Void)));
+    })
+    .await
+    .expect("hung");
+}
+
+#[tokio::test]
+async fn compressed_events_are_expanded_on_the_task_within_a_bound() {
+    use cqlstream::protocol::response::{Event, StatusChangeType};
+    let up = Event::StatusChange { change: StatusChangeType::Up, addr: "10.0.0.7:9042".parse().unwrap() };
+    let sent = up.clone();
+    let addr = peer(move |mut p| async move {
+        while let Some((env, _)) = p.recv().await {
+            // An "event" that declares 1 MiB uncompressed: over what the task expands.
+            p.raw(&compressed(-1, &lz4_bomb(1 << 20))).await;
+            // A real one, compressed by the peer's codec.
+            p.reply(-1, Response::Event(sent.clone())).await;
+            p.reply(env.header.stream, Response::Result(ResultBody::Void)).await;
+        }
+    })
+    .await;
+    let conn = Connection::open(addr, &config().compression(Compression::Lz4)).await.unwrap();
+    let mut events = conn.events();
+    tokio::time::timeout(OUTER, async {
+        let r = conn.request_message(q("SELECT 1"), None).await.unwrap();
+        assert!(matches!(r.response, Response::Result(ResultBody::Void)));
+        assert_eq!(events.recv().await.unwrap(), up, "the oversized event was dropped, the real one delivered");
+        assert!(conn.closed().is_none());
     })
     .await
     .expect("hung");
