@@ -929,6 +929,45 @@ mod tests {
     }
 
     #[test]
+    fn version_mismatch_inside_segments() {
+        let mut client = CqlCodec::new(Role::Client);
+        client.set_framing(Framing::Segments);
+        client.set_expected_version(Some(Version::V5));
+        let mut wire = BytesMut::new();
+        let mut plain = BytesMut::new();
+        put_plain(&response(Version::V5, Opcode::Result, 3, &[0, 0, 0, 1]), &mut plain);
+        put_plain(&response(Version::V4, Opcode::Result, 4, &[0, 0, 0, 1]), &mut plain);
+        encode_envelopes(&mut wire, &plain, false).unwrap();
+        assert_eq!(client.decode_envelope(&mut wire).unwrap().unwrap().header.stream, 3);
+        assert_eq!(
+            client.decode_envelope(&mut wire),
+            Err(DecodeError::VersionMismatch { expected: 5, found: 4, stream: 4 })
+        );
+    }
+
+    #[test]
+    fn deferred_decompression_keeps_the_flag_and_the_checks() {
+        let mut client = CqlCodec::new(Role::Client).with_max_envelope_len(1000);
+        client.set_compression(Compression::Lz4);
+        client.set_deferred_decompression(true);
+        let mut src = BytesMut::new();
+        let env = response(Version::V4, Opcode::Result, 5, &text(900));
+        encode_unframed(&env, Compression::Lz4, &mut src).unwrap();
+        let wire_len = src.len() - HEADER_LEN;
+        let got = client.decode_envelope(&mut src).unwrap().unwrap();
+        assert!(got.header.flags.contains(Flags::COMPRESSION));
+        assert_eq!(got.body.len(), wire_len, "handed over as it came");
+        same(&decompress_envelope(got, 1000, 64).unwrap(), &env);
+        // The declared length is still checked against the limit, on the task's side.
+        let mut src = BytesMut::new();
+        encode_unframed(&response(Version::V4, Opcode::Result, 6, &text(1001)), Compression::Lz4, &mut src).unwrap();
+        assert_eq!(client.decode_envelope(&mut src), Err(DecodeError::EnvelopeTooLarge { len: 1001, max: 1000 }));
+        // Uncompressed envelopes pass through untouched.
+        let plain = response(Version::V4, Opcode::Result, 7, b"abc");
+        same(&decompress_envelope(plain.clone(), 10, 1).unwrap(), &plain);
+    }
+
+    #[test]
     fn compressed_flag_without_compression() {
         let mut client = CqlCodec::new(Role::Client);
         let mut src = BytesMut::from(&[0x84, 0x01, 0, 7, 0x08, 0, 0, 0, 1, 0xff][..]);
