@@ -263,9 +263,12 @@ impl Task {
             }
             if !batch.is_empty() {
                 let was_empty = write_buf.is_empty();
-                if let Err(e) = codec.encode_batch(&batch, &mut write_buf) {
-                    // Only an envelope over the size limit gets here; fail just those.
+                if codec.encode_batch(&batch, &mut write_buf).is_err() {
+                    // Only an envelope over the size limit gets here, and the batch wrote
+                    // nothing: encode them one by one and fail just those refused (the
+                    // others, a heartbeat among them perhaps, still go).
                     for env in batch.drain(..) {
+                        let Err(e) = codec.encode_envelope(&env, &mut write_buf) else { continue };
                         if let Some(mut f) = in_flight.remove(env.header.stream) {
                             ids.free(env.header.stream);
                             if let Some(r) = f.reply.take() {

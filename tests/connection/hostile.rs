@@ -445,3 +445,32 @@ async fn compressed_events_are_expanded_on_the_task_within_a_bound() {
     .await
     .expect("hung");
 }
+
+#[tokio::test]
+async fn an_oversized_request_fails_alone_in_its_batch() {
+    let addr = selective_peer(Arc::new(AtomicUsize::new(0))).await;
+    let conn = Connection::open(addr, &config().max_envelope_len(10_000)).await.unwrap();
+    tokio::time::timeout(OUTER, async {
+        // Queued together, so that the task encodes them in one batch.
+        let mut tasks = Vec::new();
+        for i in 0..5 {
+            let conn = conn.clone();
+            let cql = if i == 2 { "x".repeat(20_000) } else { format!("SELECT {i}") };
+            tasks.push(tokio::spawn(async move { conn.request_message(q(cql), None).await }));
+        }
+        for (i, t) in tasks.into_iter().enumerate() {
+            let r = t.await.unwrap();
+            if i == 2 {
+                assert!(matches!(r, Err(RequestError::Connection(ConnectionError::Unexpected(_)))), "{r:?}");
+            } else {
+                assert!(
+                    matches!(r, Ok(ResponseMessage { response: Response::Result(ResultBody::Void), .. })),
+                    "{i}: {r:?}"
+                );
+            }
+        }
+        assert!(conn.closed().is_none());
+    })
+    .await
+    .expect("hung");
+}
