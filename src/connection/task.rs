@@ -172,8 +172,8 @@ pub(crate) struct Limits {
     pub(crate) write_timeout: Duration,
     /// Orphaned ids allowed at once (capped below `request_ids` by the task).
     pub(crate) max_orphans: usize,
-    /// The ratio limit applied to compressed event bodies (those of requests are
-    /// expanded by their callers).
+    /// The ratio limit on compressed bodies: checked here on their declared length,
+    /// and applied when events are expanded (replies are expanded by their callers).
     pub(crate) max_compression_ratio: usize,
 }
 
@@ -194,12 +194,13 @@ pub(crate) struct Task {
 
 impl Task {
     pub(crate) async fn run(self) {
-        let Task { socket, mut codec, mut read_buf, mut rx, events, shared, version, limits } = self;
+        let Task { socket, codec, mut read_buf, mut rx, events, shared, version, limits } = self;
         let Limits { request_ids, heartbeat, heartbeat_timeout, write_timeout, max_orphans, max_compression_ratio } =
             limits;
         // After the handshake: only the negotiated version is valid, and v3/v4 bodies
         // are expanded by their callers, so that this task's work per frame stays
         // proportional to the bytes it reads (events excepted: small and bounded).
+        let mut codec = codec.with_max_compression_ratio(max_compression_ratio);
         codec.set_expected_version(Some(version));
         codec.set_deferred_decompression(true);
         // At most one below the ids in use, so that a healthy request finds an id until

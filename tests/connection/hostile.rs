@@ -474,3 +474,22 @@ async fn an_oversized_request_fails_alone_in_its_batch() {
     .await
     .expect("hung");
 }
+
+#[tokio::test]
+async fn the_compression_ratio_limit_is_configurable() {
+    let addr = peer(|mut p| async move {
+        while let Some((env, _)) = p.recv().await {
+            p.raw(&compressed(env.header.stream, &lz4_bomb(8 << 20))).await;
+        }
+    })
+    .await;
+    let config = config().compression(Compression::Lz4).max_compression_ratio(255);
+    let conn = Connection::open(addr, &config).await.unwrap();
+    tokio::time::timeout(OUTER, async {
+        let env = RequestMessage::new(0, q("SELECT zeros").request).to_envelope(Version::V4).unwrap();
+        let reply = conn.send_envelope(env, None).await.unwrap();
+        assert_eq!(reply.body.len(), 8 << 20, "255x accepted when configured");
+    })
+    .await
+    .expect("hung");
+}
