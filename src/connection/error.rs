@@ -6,6 +6,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::protocol::response::ErrorBody;
 use crate::protocol::{CodecError, DecodeError, EncodeError};
@@ -79,8 +80,18 @@ pub enum ConnectionError {
     #[error("unexpected {0} during the handshake")]
     Unexpected(String),
     /// No heartbeat reply within the request timeout: the connection was closed.
+    /// No longer produced: an unanswered heartbeat is now
+    /// [`ConnectionError::Defunct`] with [`DefunctReason::HeartbeatUnanswered`].
     #[error("heartbeat not answered within {0:?}; connection closed")]
     HeartbeatTimeout(std::time::Duration),
+    /// The connection was declared defunct and closed: it was open, but no longer did
+    /// its job (see [`DefunctReason`]). Every request in flight or waiting on it failed
+    /// with this error; a pool should replace the connection.
+    #[error("connection declared defunct and closed: {reason}")]
+    Defunct {
+        /// Why.
+        reason: DefunctReason,
+    },
     /// The connection was closed (by us or the peer).
     #[error("connection closed")]
     Closed,
@@ -139,6 +150,36 @@ impl From<CodecError> for ConnectionError {
             other => ConnectionError::Io(Arc::new(io::Error::other(other.to_string()))),
         }
     }
+}
+
+/// Why a connection was declared defunct ([`ConnectionError::Defunct`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DefunctReason {
+    /// A heartbeat (OPTIONS, sent after the heartbeat interval without receiving a byte)
+    /// got no reply within the heartbeat timeout: the server, or the path to it, is
+    /// wedged, for instance in the middle of a frame it will never finish.
+    #[error("heartbeat not answered within {after:?}")]
+    HeartbeatUnanswered {
+        /// The heartbeat timeout.
+        after: Duration,
+    },
+    /// More requests were orphaned (timed out or dropped, their replies never came, so
+    /// their stream ids stay taken) than the connection allows.
+    #[error("{count} stream ids orphaned by requests that were never answered, over the limit of {max}")]
+    TooManyOrphans {
+        /// Orphaned ids at that moment.
+        count: usize,
+        /// The limit ([`ConnectionConfig::max_orphaned_streams`](super::ConnectionConfig::max_orphaned_streams), capped below the stream ids in use).
+        max: usize,
+    },
+    /// Bytes waited to be written, and the socket took none for this long: the server
+    /// stopped reading.
+    #[error("the socket accepted no bytes for {after:?}: the server stopped reading")]
+    WriteStalled {
+        /// The write timeout.
+        after: Duration,
+    },
 }
 
 /// One request failed.

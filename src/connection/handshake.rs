@@ -184,7 +184,9 @@ pub(crate) async fn open(
     for version in versions {
         stage.set(HandshakeStage::Connect);
         let socket = connect(addr, config).await?;
-        let codec = CqlCodec::new(Role::Client).with_max_envelope_len(config.max_envelope_len);
+        let codec = CqlCodec::new(Role::Client)
+            .with_max_envelope_len(config.max_envelope_len)
+            .with_max_compression_ratio(config.max_compression_ratio);
         let mut wire =
             Wire { socket, codec, buf: BytesMut::with_capacity(16 * 1024), version, addr, checked_first: false };
         tried.push(version.as_u8());

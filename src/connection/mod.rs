@@ -4,10 +4,19 @@
 //! [`Connection`] is a cheap `Clone + Send + Sync` handle. A request is encoded in the
 //! caller's task, handed to the connection task, which stamps a free stream id and
 //! coalesces it with others into one write; the reply envelope is routed back by stream
-//! id and decoded in the caller's task. When all ids are taken, requests wait for one
-//! (they never fail for it). A request that times out or is dropped leaves its id
-//! reserved until the late reply arrives. When the socket dies, every request in
-//! flight fails at once with the same clonable [`ConnectionError`].
+//! id and decoded (and, if compressed, expanded) in the caller's task. When all ids are
+//! taken, requests wait for one (they never fail for it). A request that times out or
+//! is dropped leaves its id reserved ("orphaned") until the late reply arrives. When the
+//! socket dies, every request in flight fails at once with the same clonable
+//! [`ConnectionError`].
+//!
+//! A connection that is open but no longer does its job is declared defunct and closed
+//! ([`ConnectionError::Defunct`], logged at warn, reported by [`Connection::closed`] so a
+//! pool replaces it): when a heartbeat, sent after
+//! [`heartbeat_interval`](ConnectionConfig::heartbeat_interval) without receiving a
+//! byte, goes unanswered; when more ids are orphaned than
+//! [`max_orphaned_streams`](ConnectionConfig::max_orphaned_streams); when the socket
+//! takes no bytes for the [`write_timeout`](ConnectionConfig::write_timeout).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,8 +40,8 @@ mod handshake;
 mod stream_ids;
 mod task;
 
-pub use config::ConnectionConfig;
-pub use error::{ConnectionError, HandshakeStage, RequestError};
+pub use config::{ConnectionConfig, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ORPHANED_STREAMS};
+pub use error::{ConnectionError, DefunctReason, HandshakeStage, RequestError};
 pub use stream_ids::MAX_STREAMS;
 
 use std::net::SocketAddr;
@@ -43,6 +52,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, TryAcquireError, broadcast, mpsc, oneshot};
 use tracing::Instrument;
 
+use crate::protocol::codec::decompress_envelope;
 use crate::protocol::request::{Query, Register};
 use crate::protocol::response::{Event, ResultBody, Supported};
 use crate::protocol::{
@@ -62,6 +72,8 @@ struct Inner {
     compression: Compression,
     supported: Supported,
     request_timeout: Duration,
+    max_envelope_len: usize,
+    max_compression_ratio: usize,
 }
 
 /// A handle to one open connection. Clone it freely; the connection closes when the
@@ -90,6 +102,7 @@ impl Connection {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared::default());
+        let request_ids = stream_ids::request_ids(config.max_streams);
         let span = tracing::debug_span!("cql_connection", %addr, version = %ready.version);
         let task = Task {
             socket: ready.socket,
@@ -99,15 +112,20 @@ impl Connection {
             events: events.clone(),
             shared: shared.clone(),
             version: ready.version,
-            max_streams: config.max_streams,
-            heartbeat: config.heartbeat_interval,
-            request_timeout: config.request_timeout,
+            limits: task::Limits {
+                request_ids,
+                heartbeat: config.heartbeat_interval,
+                heartbeat_timeout: config.heartbeat_timeout,
+                write_timeout: config.write_timeout.unwrap_or(config.request_timeout),
+                max_orphans: config.max_orphaned_streams,
+                max_compression_ratio: config.max_compression_ratio,
+            },
         };
         tokio::spawn(task.run().instrument(span));
         let conn = Connection {
             inner: Arc::new(Inner {
                 tx,
-                permits: Arc::new(Semaphore::new(config.max_streams)),
+                permits: Arc::new(Semaphore::new(request_ids)),
                 shared,
                 events,
                 addr,
@@ -115,6 +133,8 @@ impl Connection {
                 compression: ready.compression,
                 supported: ready.supported,
                 request_timeout: config.request_timeout,
+                max_envelope_len: config.max_envelope_len,
+                max_compression_ratio: config.max_compression_ratio,
             }),
         };
         if let Some(ks) = &config.keyspace {
@@ -167,7 +187,9 @@ impl Connection {
     }
 
     /// Sends an encoded envelope (its stream id is replaced) and returns the reply
-    /// envelope undecoded.
+    /// envelope undecoded, its body expanded if it came compressed (here, in the
+    /// caller's task: the connection task hands bodies over as they came, so a large
+    /// compressed reply delays no other reply on the connection).
     pub async fn send_envelope(&self, envelope: Envelope, timeout: Option<Duration>) -> Result<Envelope, RequestError> {
         let timeout = timeout.unwrap_or(self.inner.request_timeout);
         let deadline = tokio::time::Instant::now() + timeout;
@@ -190,7 +212,10 @@ impl Connection {
             return Err(self.closed_error().into());
         }
         match rx.await {
-            Ok(result) => result,
+            Ok(Ok(reply)) => {
+                Ok(decompress_envelope(reply, self.inner.max_envelope_len, self.inner.max_compression_ratio)?)
+            }
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(self.closed_error().into()),
         }
     }

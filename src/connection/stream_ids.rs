@@ -3,10 +3,21 @@
 //! cancelled or timed out (an "orphaned" id; reusing it early would route the late
 //! reply to the wrong request).
 //!
-//! Owns only the free list; the connection task decides when an id is taken and freed.
+//! Owns only the free list and the id kept for heartbeats; the connection task decides
+//! when an id is taken and freed.
 
 /// The number of stream ids a client may use.
 pub const MAX_STREAMS: usize = 32_768;
+
+/// The stream id kept for heartbeats: never given to a request, so that heartbeats get
+/// an id however many requests hold or orphan theirs.
+pub(crate) const HEARTBEAT_STREAM: i16 = i16::MAX;
+
+/// How many ids requests get when `max_streams` are configured: all of them but the
+/// heartbeat's (at least one).
+pub(crate) fn request_ids(max_streams: usize) -> usize {
+    max_streams.clamp(1, MAX_STREAMS - 1)
+}
 
 /// Free stream ids. `take` is O(1); ids are reused most-recently-freed first, which keeps
 /// the in-flight table's hot part small.

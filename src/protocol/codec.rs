@@ -19,7 +19,9 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::DEFAULT_MAX_ENVELOPE_LEN;
-use super::compression::{compress_body, decompress_body};
+use super::compression::{
+    DEFAULT_MAX_COMPRESSION_RATIO, RATIO_FREE_LEN, compress_body, declared_len, decompress_body_limited,
+};
 use super::error::{DecodeError, EncodeError};
 use super::header::{Direction, Envelope, EnvelopeHeader, Flags, HEADER_LEN, Opcode, Version};
 use super::segment::{MAX_RESERVE_AHEAD, SegmentReader, encode_envelopes};
@@ -111,6 +113,9 @@ pub struct CqlCodec {
     framing: Framing,
     compression: Compression,
     max_envelope_len: usize,
+    max_compression_ratio: usize,
+    expected_version: Option<Version>,
+    defer_decompression: bool,
     segments: SegmentReader,
     scratch: BytesMut,
 }
@@ -124,6 +129,9 @@ impl CqlCodec {
             framing: Framing::Envelopes,
             compression: Compression::None,
             max_envelope_len: DEFAULT_MAX_ENVELOPE_LEN,
+            max_compression_ratio: DEFAULT_MAX_COMPRESSION_RATIO,
+            expected_version: None,
+            defer_decompression: false,
             segments: SegmentReader::new(false, DEFAULT_MAX_ENVELOPE_LEN),
             scratch: BytesMut::new(),
         }
@@ -135,6 +143,40 @@ impl CqlCodec {
         self.max_envelope_len = max;
         self.segments.set_max_envelope_len(max);
         self
+    }
+
+    /// With a different limit on how much a v3/v4 LZ4 body may expand: bodies that
+    /// declare more than [`RATIO_FREE_LEN`]
+    /// uncompressed bytes and more than `ratio` times their compressed size are refused
+    /// with [`DecodeError::CompressionRatio`] before anything is allocated. Default
+    /// [`DEFAULT_MAX_COMPRESSION_RATIO`] (64); LZ4 itself cannot exceed 255. v5 segments
+    /// need no such limit: each expands to at most 128 KiB.
+    pub fn with_max_compression_ratio(mut self, ratio: usize) -> CqlCodec {
+        self.max_compression_ratio = ratio.max(1);
+        self
+    }
+
+    /// The limit on the expansion ratio of v3/v4 LZ4 bodies.
+    pub fn max_compression_ratio(&self) -> usize {
+        self.max_compression_ratio
+    }
+
+    /// Refuses, from now on, every envelope whose version is not `version`, with
+    /// [`DecodeError::VersionMismatch`] (checked on the header, before the body is
+    /// waited for). Set it once the handshake has fixed the version; while the version
+    /// is being probed (`None`, the default) a server may answer with another one.
+    pub fn set_expected_version(&mut self, version: Option<Version>) {
+        self.expected_version = version;
+    }
+
+    /// With `true`, v3/v4 bodies flagged compressed are handed over as they came: the
+    /// body still compressed and [`Flags::COMPRESSION`] still set, for the receiver of the
+    /// envelope to expand with [`decompress_envelope`] in its own task. The decoder's
+    /// work per envelope then stays proportional to the bytes received. Compression must
+    /// still have been negotiated ([`DecodeError::UnexpectedCompression`] otherwise).
+    /// Default `false`: bodies are decompressed here.
+    pub fn set_deferred_decompression(&mut self, defer: bool) {
+        self.defer_decompression = defer;
     }
 
     /// The role this codec plays.
@@ -176,16 +218,29 @@ impl CqlCodec {
         let incoming = self.role.incoming();
         // Envelopes left over from a multi-envelope segment come first, whatever the
         // framing is now.
-        if let Some(raw) = self.segments.next_envelope() {
-            return envelope_from_bytes(raw, incoming).map(Some);
-        }
-        match self.framing {
-            Framing::Envelopes => decode_unframed(src, incoming, self.max_envelope_len, self.compression),
-            Framing::Segments => match self.segments.read_envelope(src)? {
-                Some(raw) => envelope_from_bytes(raw, incoming).map(Some),
-                None => Ok(None),
-            },
-        }
+        let envelope = if let Some(raw) = self.segments.next_envelope() {
+            envelope_from_bytes(raw, incoming)?
+        } else {
+            match self.framing {
+                Framing::Envelopes => {
+                    let limits = Unframed {
+                        expect: incoming,
+                        max_len: self.max_envelope_len,
+                        max_ratio: self.max_compression_ratio,
+                        compression: self.compression,
+                        version: self.expected_version,
+                        defer: self.defer_decompression,
+                    };
+                    return decode_unframed_with(src, &limits);
+                }
+                Framing::Segments => match self.segments.read_envelope(src)? {
+                    Some(raw) => envelope_from_bytes(raw, incoming)?,
+                    None => return Ok(None),
+                },
+            }
+        };
+        check_version(&envelope.header, self.expected_version)?;
+        Ok(Some(envelope))
     }
 
     /// Appends one envelope with the current framing and compression. The same as
@@ -320,18 +375,40 @@ fn body_compression_applies(version: Version) -> bool {
 /// flagged compressed is decompressed when `compression` is LZ4, and the flag cleared;
 /// without compression that is [`DecodeError::UnexpectedCompression`]. From v5 on the
 /// flag is ignored and cleared (spec v5 §2.4.1.2). On error `src` is left as it was.
+///
+/// LZ4 bodies may expand at most as far as LZ4 can (255 times); the codec applies its
+/// own, lower, ratio limit ([`CqlCodec::with_max_compression_ratio`]).
 pub fn decode_unframed(
     src: &mut BytesMut,
     expect: Direction,
     max_len: usize,
     compression: Compression,
 ) -> Result<Option<Envelope>, DecodeError> {
+    let limits = Unframed { expect, max_len, max_ratio: 255, compression, version: None, defer: false };
+    decode_unframed_with(src, &limits)
+}
+
+/// What [`decode_unframed_with`] checks and does.
+struct Unframed {
+    expect: Direction,
+    max_len: usize,
+    max_ratio: usize,
+    compression: Compression,
+    /// The only version accepted, once negotiated.
+    version: Option<Version>,
+    /// Hand compressed bodies over compressed.
+    defer: bool,
+}
+
+fn decode_unframed_with(src: &mut BytesMut, limits: &Unframed) -> Result<Option<Envelope>, DecodeError> {
+    let &Unframed { expect, max_len, max_ratio, compression, version, defer } = limits;
     let Some(raw) = src.first_chunk::<HEADER_LEN>() else {
         src.reserve(HEADER_LEN - src.len().min(HEADER_LEN));
         return Ok(None);
     };
     let mut header = EnvelopeHeader::decode(raw)?;
     check_direction(&header, raw[0], expect)?;
+    check_version(&header, version)?;
     let body_len = header.length as usize;
     if body_len > max_len {
         return Err(DecodeError::EnvelopeTooLarge { len: header.length.into(), max: max_len });
@@ -345,9 +422,17 @@ pub fn decode_unframed(
     let body = if compressed && body_compression_applies(header.version) {
         match compression {
             Compression::None => return Err(DecodeError::UnexpectedCompression { stream: header.stream }),
+            Compression::Lz4 if defer => {
+                // Still check the declared length, so that a hopeless body fails here,
+                // where the connection is known to be at fault.
+                let body = src.get(HEADER_LEN..total).unwrap_or_default();
+                check_declared(body, max_len, max_ratio)?;
+                src.advance(HEADER_LEN);
+                return Ok(Some(Envelope { header, body: src.split_to(body_len).freeze() }));
+            }
             // Decompress before consuming, so a bad body leaves `src` as it was.
             Compression::Lz4 => {
-                let body = decompress_body(src.get(HEADER_LEN..total).unwrap_or_default(), max_len)?;
+                let body = decompress_body_limited(src.get(HEADER_LEN..total).unwrap_or_default(), max_len, max_ratio)?;
                 src.advance(total);
                 body
             }
@@ -358,6 +443,42 @@ pub fn decode_unframed(
     };
     header.flags.set(Flags::COMPRESSION, false);
     Ok(Some(Envelope { header, body }))
+}
+
+/// Checks a compressed body's declared length against the limits, without expanding it.
+fn check_declared(body: &[u8], max_len: usize, max_ratio: usize) -> Result<(), DecodeError> {
+    let len = declared_len(body, max_len)?;
+    if len > body.len().saturating_mul(max_ratio.max(1)).max(RATIO_FREE_LEN) {
+        return Err(DecodeError::CompressionRatio { declared: len as u64, compressed: body.len(), max_ratio });
+    }
+    Ok(())
+}
+
+/// Expands an envelope that a codec with [deferred
+/// decompression](CqlCodec::set_deferred_decompression) handed over still compressed
+/// (a v3/v4 envelope with [`Flags::COMPRESSION`]), and clears the flag; any other
+/// envelope is returned as it is. The uncompressed body may be at most `max_len` bytes
+/// and, above [`RATIO_FREE_LEN`], at most `max_ratio` times the compressed one
+/// ([`DecodeError::CompressionRatio`]); both are checked before allocating.
+pub fn decompress_envelope(mut envelope: Envelope, max_len: usize, max_ratio: usize) -> Result<Envelope, DecodeError> {
+    if !envelope.header.flags.contains(Flags::COMPRESSION) || !body_compression_applies(envelope.header.version) {
+        envelope.header.flags.set(Flags::COMPRESSION, false);
+        return Ok(envelope);
+    }
+    envelope.body = decompress_body_limited(&envelope.body, max_len, max_ratio)?;
+    envelope.header.flags.set(Flags::COMPRESSION, false);
+    Ok(envelope)
+}
+
+fn check_version(header: &EnvelopeHeader, expected: Option<Version>) -> Result<(), DecodeError> {
+    match expected {
+        Some(v) if header.version != v => Err(DecodeError::VersionMismatch {
+            expected: v.as_u8(),
+            found: header.version.as_u8(),
+            stream: header.stream,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Appends one unframed envelope (spec v4 §2). With LZ4, bodies of v3/v4 envelopes
@@ -805,6 +926,45 @@ mod tests {
         put_plain(&request(Version::V5, Opcode::Query, 4, b"q"), &mut plain);
         encode_envelopes(&mut wire, &plain, false).unwrap();
         assert!(matches!(client.decode_envelope(&mut wire), Err(DecodeError::WrongDirection { .. })));
+    }
+
+    #[test]
+    fn version_mismatch_inside_segments() {
+        let mut client = CqlCodec::new(Role::Client);
+        client.set_framing(Framing::Segments);
+        client.set_expected_version(Some(Version::V5));
+        let mut wire = BytesMut::new();
+        let mut plain = BytesMut::new();
+        put_plain(&response(Version::V5, Opcode::Result, 3, &[0, 0, 0, 1]), &mut plain);
+        put_plain(&response(Version::V4, Opcode::Result, 4, &[0, 0, 0, 1]), &mut plain);
+        encode_envelopes(&mut wire, &plain, false).unwrap();
+        assert_eq!(client.decode_envelope(&mut wire).unwrap().unwrap().header.stream, 3);
+        assert_eq!(
+            client.decode_envelope(&mut wire),
+            Err(DecodeError::VersionMismatch { expected: 5, found: 4, stream: 4 })
+        );
+    }
+
+    #[test]
+    fn deferred_decompression_keeps_the_flag_and_the_checks() {
+        let mut client = CqlCodec::new(Role::Client).with_max_envelope_len(1000);
+        client.set_compression(Compression::Lz4);
+        client.set_deferred_decompression(true);
+        let mut src = BytesMut::new();
+        let env = response(Version::V4, Opcode::Result, 5, &text(900));
+        encode_unframed(&env, Compression::Lz4, &mut src).unwrap();
+        let wire_len = src.len() - HEADER_LEN;
+        let got = client.decode_envelope(&mut src).unwrap().unwrap();
+        assert!(got.header.flags.contains(Flags::COMPRESSION));
+        assert_eq!(got.body.len(), wire_len, "handed over as it came");
+        same(&decompress_envelope(got, 1000, 64).unwrap(), &env);
+        // The declared length is still checked against the limit, on the task's side.
+        let mut src = BytesMut::new();
+        encode_unframed(&response(Version::V4, Opcode::Result, 6, &text(1001)), Compression::Lz4, &mut src).unwrap();
+        assert_eq!(client.decode_envelope(&mut src), Err(DecodeError::EnvelopeTooLarge { len: 1001, max: 1000 }));
+        // Uncompressed envelopes pass through untouched.
+        let plain = response(Version::V4, Opcode::Result, 7, b"abc");
+        same(&decompress_envelope(plain.clone(), 10, 1).unwrap(), &plain);
     }
 
     #[test]

@@ -19,6 +19,22 @@ const V4_LENGTH_PREFIX: usize = 4;
 /// `255 × input` is a lie, so it is refused before the output buffer is allocated.
 const LZ4_MAX_RATIO: usize = 255;
 
+/// The default largest ratio of uncompressed to compressed size accepted for a v3/v4
+/// body that declares more than [`RATIO_FREE_LEN`]: 64.
+///
+/// LZ4 expands at most 255 times, so without this a frame of 1 MiB could make the
+/// receiver allocate 255 MiB. Legitimate CQL bodies compress far less: the demo dataset
+/// (`testkit::demo`, pseudo-random values) about 1x, its 5000-row pages with keys
+/// about 1.1x, the suite's repetitive test texts stay under [`RATIO_FREE_LEN`], and
+/// ordinary rows of text and numbers 2-10x. A body of mostly zeros can reach 250x; such
+/// workloads raise the limit ([`CqlCodec::with_max_compression_ratio`](super::CqlCodec::with_max_compression_ratio),
+/// `ConnectionConfig::max_compression_ratio`).
+pub const DEFAULT_MAX_COMPRESSION_RATIO: usize = 64;
+
+/// Bodies that declare at most this many uncompressed bytes (4 MiB) are accepted at any
+/// ratio LZ4 can produce: what they can cost is small and bounded.
+pub const RATIO_FREE_LEN: usize = 4 << 20;
+
 /// Compresses a v4 envelope body (spec v4 §5): appends the uncompressed length as a
 /// 4-byte big-endian integer, then one LZ4 block.
 ///
@@ -39,7 +55,27 @@ pub fn compress_body(body: &[u8], dst: &mut BytesMut) {
 /// LZ4 block of this size) before the output is allocated, and the block must
 /// decompress to exactly that many bytes.
 pub fn decompress_body(body: &[u8], max_len: usize) -> Result<Bytes, DecodeError> {
-    let Some((prefix, block)) = body.split_first_chunk::<V4_LENGTH_PREFIX>() else {
+    decompress_body_limited(body, max_len, LZ4_MAX_RATIO)
+}
+
+/// [`decompress_body`] with a limit on the expansion ratio: a body whose declared
+/// uncompressed length is over [`RATIO_FREE_LEN`] and over `max_ratio` times the
+/// compressed body's length is refused with [`DecodeError::CompressionRatio`], from the
+/// 4-byte length alone, before anything is allocated.
+pub fn decompress_body_limited(body: &[u8], max_len: usize, max_ratio: usize) -> Result<Bytes, DecodeError> {
+    let len = declared_len(body, max_len)?;
+    let ratio_limit = body.len().saturating_mul(max_ratio.max(1)).max(RATIO_FREE_LEN);
+    if len > ratio_limit {
+        return Err(DecodeError::CompressionRatio { declared: len as u64, compressed: body.len(), max_ratio });
+    }
+    let block = body.get(V4_LENGTH_PREFIX..).unwrap_or_default();
+    decompress_block(block, len)
+}
+
+/// The uncompressed length a v4 compressed body declares in its 4-byte prefix, checked
+/// to be non-negative and at most `max_len`.
+pub fn declared_len(body: &[u8], max_len: usize) -> Result<usize, DecodeError> {
+    let Some((prefix, _)) = body.split_first_chunk::<V4_LENGTH_PREFIX>() else {
         return Err(DecodeError::Truncated {
             what: "compressed body length",
             at: 0,
@@ -56,7 +92,7 @@ pub fn decompress_body(body: &[u8], max_len: usize) -> Result<Bytes, DecodeError
     if len > max_len {
         return Err(DecodeError::EnvelopeTooLarge { len: len as u64, max: max_len });
     }
-    decompress_block(block, len)
+    Ok(len)
 }
 
 /// Appends `src` compressed as one raw LZ4 block (no length prefix) and returns the
@@ -183,7 +219,14 @@ mod tests {
         assert_eq!(err, DecodeError::EnvelopeTooLarge { len: 101, max: 100 });
         // Within the limit but impossible for a 1-byte block: refused before allocation.
         let err = decompress_body(&[0x01, 0, 0, 0, 0x00], 256 << 20).unwrap_err();
+        assert!(matches!(err, DecodeError::CompressionRatio { declared: 16_777_216, .. }), "{err:?}");
+        // Under the ratio-free size, the block's own bound still applies.
+        let err = decompress_body(&[0, 0x01, 0, 0, 0x00], 256 << 20).unwrap_err();
         assert!(matches!(err, DecodeError::Decompression { .. }), "{err:?}");
+        // A ratio limit below LZ4's own: over 4 MiB, at most `max_ratio` times the body.
+        let body = [&(5u32 << 20).to_be_bytes()[..], &[0u8; 100_000]].concat();
+        let err = decompress_body_limited(&body, 256 << 20, 50).unwrap_err();
+        assert_eq!(err, DecodeError::CompressionRatio { declared: 5 << 20, compressed: 100_004, max_ratio: 50 });
     }
 
     #[test]

@@ -122,6 +122,32 @@ pub enum DecodeError {
         /// What went wrong.
         detail: String,
     },
+    /// A compressed body declares an uncompressed size out of proportion to the bytes
+    /// that carry it (an LZ4 "bomb"): more than `max_ratio` times its compressed size,
+    /// and over the size below which any ratio is accepted. Refused before the output
+    /// is allocated.
+    #[error(
+        "compressed body of {compressed} bytes declares {declared} bytes uncompressed, over {max_ratio} times its size"
+    )]
+    CompressionRatio {
+        /// The declared uncompressed length.
+        declared: u64,
+        /// The compressed length.
+        compressed: usize,
+        /// The largest ratio accepted.
+        max_ratio: usize,
+    },
+    /// An envelope carries a protocol version other than the one negotiated for the
+    /// connection (checked only once the handshake is over).
+    #[error("envelope on stream {stream} is protocol version {found}, but version {expected} was negotiated")]
+    VersionMismatch {
+        /// The negotiated version.
+        expected: u8,
+        /// The version byte found (without the direction bit).
+        found: u8,
+        /// The stream id of the envelope.
+        stream: i16,
+    },
     /// The peer sent a compressed envelope, but no compression was negotiated.
     #[error("envelope on stream {stream} is flagged compressed, but no compression was negotiated")]
     UnexpectedCompression {

@@ -288,7 +288,9 @@ pub struct Envelope {
     /// The header as received (the compression flag is cleared once the body is
     /// decompressed).
     pub header: EnvelopeHeader,
-    /// The body, uncompressed.
+    /// The body, uncompressed (unless a codec with
+    /// [deferred decompression](super::CqlCodec::set_deferred_decompression) handed it
+    /// over with [`Flags::COMPRESSION`] still set).
     pub body: Bytes,
 }
 

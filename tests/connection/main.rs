@@ -5,6 +5,7 @@
 //! or node settings are skipped there, and say so.
 
 mod handshake;
+mod hostile;
 
 use std::time::Duration;
 
@@ -148,7 +149,9 @@ async fn timeouts_keep_their_own_deadlines_and_cover_the_wait_for_an_id() {
         .unwrap();
     let Some(node) = target.require_testkit("delays replies") else { return };
     node.faults().add(Fault::delay(Duration::from_millis(800)).matching("key = 'slow'"));
-    let config = target.connection_config().request_timeout(Duration::from_millis(300)).max_streams(2);
+    // Three ids: two orphaned below stays within the orphan limit, which is capped one
+    // below the ids in use (two orphans out of two ids would make the connection defunct).
+    let config = target.connection_config().request_timeout(Duration::from_millis(300)).max_streams(3);
     let conn = open(&target, &config).await.unwrap();
     let send = |cql: &'static str, timeout: Option<Duration>| {
         let conn = conn.clone();
@@ -158,10 +161,11 @@ async fn timeouts_keep_their_own_deadlines_and_cover_the_wait_for_an_id() {
             (r, started.elapsed())
         })
     };
-    // Both ids go to slow requests with different timeouts; a third request waits for
-    // an id and times out while waiting.
+    // The ids go to slow requests with different timeouts (one waits long enough for
+    // its reply); a fourth request waits for an id and times out while waiting.
     let long = send("SELECT * FROM system.local WHERE key = 'slow'", Some(Duration::from_millis(600)));
     let short = send("SELECT * FROM system.local WHERE key = 'slow'", Some(Duration::from_millis(100)));
+    let patient = send("SELECT * FROM system.local WHERE key = 'slow'", Some(Duration::from_secs(5)));
     tokio::time::sleep(Duration::from_millis(20)).await;
     let queued = send("SELECT * FROM system.local WHERE key = 'local'", Some(Duration::from_millis(150)));
     let (r, took) = short.await.unwrap();
@@ -173,10 +177,13 @@ async fn timeouts_keep_their_own_deadlines_and_cover_the_wait_for_an_id() {
     let (r, took) = long.await.unwrap();
     assert!(matches!(r, Err(RequestError::Timeout(d)) if d == Duration::from_millis(600)), "{r:?}");
     assert!(took >= Duration::from_millis(600), "{took:?}");
-    // Both ids stay taken until the late replies; then the connection works again.
-    assert_eq!(conn.in_flight(), 2);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The orphaned ids stay taken until the late replies; then the connection works again.
+    assert_eq!(conn.in_flight(), 3);
+    let (r, _) = patient.await.unwrap();
+    assert!(r.is_ok(), "{r:?}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(conn.in_flight(), 0, "the late replies freed the orphaned ids");
+    assert!(conn.closed().is_none(), "two orphans of three ids are within the limit");
     assert_eq!(rows(&conn, "SELECT * FROM system.local WHERE key = 'local'").await.rows_count(), 1);
 }
 

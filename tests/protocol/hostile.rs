@@ -266,3 +266,97 @@ fn rows_without_columns_cannot_claim_rows() {
         }
     }
 }
+
+/// A v4 compressed body (spec v4 §5) that declares `declared` bytes (at least 25) and
+/// really expands to them at LZ4's ratio limit of about 255: one literal, one match
+/// repeating it `declared - 6` times, and five closing literals.
+fn lz4_bomb(declared: usize) -> Vec<u8> {
+    let mut body = (declared as u32).to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x1f, b'a', 1, 0]);
+    let mut rest = declared - 6 - 19;
+    while rest >= 255 {
+        body.push(255);
+        rest -= 255;
+    }
+    body.push(rest as u8);
+    body.extend_from_slice(&[0x50, b'b', b'b', b'b', b'b', b'b']);
+    body
+}
+
+fn compressed_envelope(version: u8, body: &[u8]) -> Vec<u8> {
+    let mut bytes = header(version, 0x08, body.len() as i32);
+    bytes[1] = 0x01;
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[test]
+fn lz4_bomb_is_refused_by_its_ratio_before_allocating() {
+    // 200 MiB from a 0.8 MB body: within the 256 MiB envelope limit and possible for
+    // LZ4, but 255 times its size.
+    let body = lz4_bomb(200 << 20);
+    assert!(body.len() < 1 << 20);
+    let mut codec = CqlCodec::new(Role::Client);
+    codec.set_compression(Compression::Lz4);
+    let err = decode_all(&mut codec, &compressed_envelope(0x84, &body)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CodecError::Decode(DecodeError::CompressionRatio { declared, max_ratio: 64, .. }) if declared == 200 << 20
+        ),
+        "{err}"
+    );
+    // The same kind of body under the ratio-free size decodes: the bomb is valid LZ4.
+    let small = lz4_bomb(1 << 20);
+    let env = decode_all(&mut codec, &compressed_envelope(0x84, &small)).unwrap().pop().unwrap();
+    assert_eq!(env.body.len(), 1 << 20);
+    // And with the ratio raised, the big one is accepted too (checked on a smaller size
+    // above the ratio-free limit, to keep the test light).
+    let mut lenient = CqlCodec::new(Role::Client).with_max_compression_ratio(255);
+    lenient.set_compression(Compression::Lz4);
+    let env = decode_all(&mut lenient, &compressed_envelope(0x84, &lz4_bomb(8 << 20))).unwrap().pop().unwrap();
+    assert_eq!(env.body.len(), 8 << 20);
+}
+
+#[test]
+fn an_envelope_of_another_version_than_negotiated_is_refused() {
+    let mut codec = CqlCodec::new(Role::Client);
+    // Before a version is set (the handshake's probing), any supported version passes.
+    let void = [0u8, 0, 0, 1];
+    let mut v5 = header(0x85, 0x08, 4);
+    v5.extend_from_slice(&void);
+    assert_eq!(decode_all(&mut codec, &v5).unwrap().len(), 1);
+    codec.set_expected_version(Some(Version::V4));
+    let err = decode_all(&mut codec, &v5).unwrap_err();
+    assert!(
+        matches!(err, CodecError::Decode(DecodeError::VersionMismatch { expected: 4, found: 5, stream: 1 })),
+        "{err}"
+    );
+    let mut v4 = header(0x84, 0x08, 4);
+    v4.extend_from_slice(&void);
+    assert_eq!(decode_all(&mut codec, &v4).unwrap().len(), 1);
+}
+
+#[test]
+fn deferred_decompression_hands_over_the_compressed_body() {
+    use cqlstream::protocol::Flags;
+    use cqlstream::protocol::codec::decompress_envelope;
+    let mut codec = CqlCodec::new(Role::Client);
+    codec.set_compression(Compression::Lz4);
+    codec.set_deferred_decompression(true);
+    // The codec does not expand the body: it hands it over as it came, flagged.
+    let body = lz4_bomb(1 << 20);
+    let env = decode_all(&mut codec, &compressed_envelope(0x84, &body)).unwrap().pop().unwrap();
+    assert!(env.header.flags.contains(Flags::COMPRESSION));
+    assert_eq!(&env.body[..], &body[..]);
+    // Whoever decodes it expands it.
+    let plain = decompress_envelope(env.clone(), 256 << 20, 64).unwrap();
+    assert!(!plain.header.flags.contains(Flags::COMPRESSION));
+    assert_eq!(plain.body.len(), 1 << 20);
+    // Under the same limits as the codec: its own size limit here.
+    let err = decompress_envelope(env, 1000, 64).unwrap_err();
+    assert!(matches!(err, DecodeError::EnvelopeTooLarge { len: 1048576, max: 1000 }), "{err}");
+    // A bomb is still refused by the codec, from its declared length alone.
+    let err = decode_all(&mut codec, &compressed_envelope(0x84, &lz4_bomb(200 << 20))).unwrap_err();
+    assert!(matches!(err, CodecError::Decode(DecodeError::CompressionRatio { .. })), "{err}");
+}
