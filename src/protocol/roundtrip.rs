@@ -1,5 +1,5 @@
 //! Invariant checks shared by the fuzz targets (`fuzz/fuzz_targets/*`) and the test that
-//! replays every committed seed (`tests/protocol/fuzz_seeds.rs`).
+//! replays every committed seed (`tests/integration/protocol/fuzz_seeds.rs`).
 //!
 //! Each function takes arbitrary bytes, decodes what it can and panics when an
 //! invariant breaks: whatever decodes must re-encode, and the re-encoding must decode

@@ -24,18 +24,18 @@ use cqlstream::testkit::{TestKeyspace, TestTarget};
 use futures_util::StreamExt;
 
 /// The statement every test streams (sessions use the test's keyspace).
-pub const SCAN: &str = "SELECT pk, ck, v FROM t";
+pub(crate) const SCAN: &str = "SELECT pk, ck, v FROM t";
 
 /// A keyspace of the test's own holding `t (pk int, ck int, v text)` with `rows` rows,
 /// row `i` being `(i / 10, i % 10, "row{i}")`, and a session using it. Keep the
 /// keyspace guard alive (`let (_ks, session)`, not `let (_, session)`) until the test
 /// ends: against a real cluster dropping it drops the keyspace.
-pub async fn setup(target: &TestTarget, rows: u32) -> (TestKeyspace, Session) {
+pub(crate) async fn setup(target: &TestTarget, rows: u32) -> (TestKeyspace, Session) {
     setup_with(target, rows, 1).await
 }
 
 /// [`setup`] with a pool of `pool_size` connections.
-pub async fn setup_with(target: &TestTarget, rows: u32, pool_size: usize) -> (TestKeyspace, Session) {
+pub(crate) async fn setup_with(target: &TestTarget, rows: u32, pool_size: usize) -> (TestKeyspace, Session) {
     let ks = target.keyspace().await.unwrap();
     let session = connect(target, &ks, pool_size).await;
     session.query("CREATE TABLE t (pk int, ck int, v text, PRIMARY KEY (pk, ck))", ()).await.unwrap();
@@ -62,7 +62,7 @@ pub async fn setup_with(target: &TestTarget, rows: u32, pool_size: usize) -> (Te
 
 /// A session to `target` using keyspace `ks`: LZ4, `pool_size` connections, a 5 s
 /// request timeout.
-pub async fn connect(target: &TestTarget, ks: &TestKeyspace, pool_size: usize) -> Session {
+pub(crate) async fn connect(target: &TestTarget, ks: &TestKeyspace, pool_size: usize) -> Session {
     target
         .session_builder()
         .keyspace(ks.name())
@@ -75,12 +75,12 @@ pub async fn connect(target: &TestTarget, ks: &TestKeyspace, pool_size: usize) -
 }
 
 /// Every row of the table, as `(pk, ck, v)`.
-pub fn all_rows(rows: u32) -> HashSet<(i32, i32, String)> {
+pub(crate) fn all_rows(rows: u32) -> HashSet<(i32, i32, String)> {
     (0..rows).map(|i| ((i / 10) as i32, (i % 10) as i32, format!("row{i}"))).collect()
 }
 
 /// Asserts `got` holds every row of a `rows`-row table exactly once.
-pub fn assert_exactly_once(got: &[(i32, i32, String)], rows: u32) {
+pub(crate) fn assert_exactly_once(got: &[(i32, i32, String)], rows: u32) {
     let set: HashSet<_> = got.iter().cloned().collect();
     assert_eq!(set.len(), got.len(), "a row was delivered twice");
     assert_eq!(set, all_rows(rows), "rows missing");
@@ -88,7 +88,7 @@ pub fn assert_exactly_once(got: &[(i32, i32, String)], rows: u32) {
 
 /// Waits until `f` holds, failing after a generous limit (a liveness check, not a
 /// timing assertion).
-pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..1000 {
         if f() {
             return;

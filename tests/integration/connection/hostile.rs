@@ -340,7 +340,7 @@ async fn a_reply_in_another_protocol_version_closes_the_connection() {
 }
 
 /// The v4 compressed body of `declared` bytes that LZ4 expands at its limit of ~255x
-/// (see tests/protocol/hostile.rs).
+/// (see tests/integration/protocol/hostile.rs).
 fn lz4_bomb(declared: usize) -> Vec<u8> {
     let mut body = (declared as u32).to_be_bytes().to_vec();
     body.extend_from_slice(&[0x1f, b'a', 1, 0]);
@@ -394,7 +394,7 @@ async fn an_lz4_bomb_is_refused_with_a_typed_error() {
 async fn large_compressed_replies_are_expanded_for_the_caller() {
     // A compressed reply of 1 MiB (within the ratio-free size) and small ones. The
     // connection task hands bodies over compressed (the codec's deferred decompression,
-    // tests/protocol/hostile.rs); the caller's `send_envelope` expands them.
+    // tests/integration/protocol/hostile.rs); the caller's `send_envelope` expands them.
     let addr = peer(|mut p| async move {
         while let Some((env, request)) = p.recv().await {
             if cql(&request).contains("large") {

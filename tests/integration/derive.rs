@@ -256,7 +256,7 @@ fn crate_path_attribute() {
         id: i32,
     }
     #[derive(Debug, PartialEq, FromRow)]
-    #[cql(crate = "crate::reexport::cql")]
+    #[cql(crate = "crate::derive::reexport::cql")]
     struct ViaString(i32);
     let columns = [col("id", ColumnType::Int)];
     let rows = page(&columns, &[&[Some(ID_7)]]);
