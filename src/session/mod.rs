@@ -256,6 +256,14 @@ struct Inner {
     stream_config: crate::stream::StreamConfig,
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop the keeper even mid-connect, so that the pool
+        // and its connections go now (see `Pool::stop_keeper`).
+        self.pool.stop_keeper();
+    }
+}
+
 /// A connection pool to a node and the statement API. Cheap to clone, `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct Session {

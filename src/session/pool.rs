@@ -118,11 +118,9 @@ pub(crate) struct Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // The keeper holds only a Weak and would stop at its next look anyway; this
-        // stops it at once, mid-sleep or mid-connect.
-        if let Some(k) = self.keeper.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
-            k.abort();
-        }
+        // The keeper holds only a Weak between looks and would stop at its next one
+        // anyway; this stops it at once, mid-sleep.
+        self.stop_keeper();
     }
 }
 
@@ -157,6 +155,15 @@ impl Pool {
         let task = tokio::spawn(keep(Arc::downgrade(&pool), pool.wake.clone()));
         *pool.keeper.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
         pool
+    }
+
+    /// Stops the keeper now. The session calls it when it is dropped: while the keeper
+    /// connects a slot it holds the pool, which would otherwise outlive the session
+    /// (its connections open) until that connect ends, a handshake timeout later.
+    pub(crate) fn stop_keeper(&self) {
+        if let Some(k) = self.keeper.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            k.abort();
+        }
     }
 
     /// The node.

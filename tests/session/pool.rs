@@ -139,3 +139,114 @@ async fn use_applies_to_every_connection_present_and_future() {
     .await;
     unqualified_everywhere(&session, 300).await;
 }
+
+/// A TCP proxy on 127.0.0.1 in front of `backend`: the first `forward` connections are
+/// passed through (each can be cut), every later one is accepted and never answered.
+/// It counts the connections of each kind that the client still holds open.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    forwarded: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    forwarded_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    silent_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Proxy {
+    async fn start(backend: std::net::SocketAddr, forward: usize) -> Proxy {
+        use std::sync::atomic::Ordering::SeqCst;
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            forwarded: Default::default(),
+            forwarded_open: Default::default(),
+            silent_open: Default::default(),
+        };
+        let (forwarded, forwarded_open, silent_open) =
+            (proxy.forwarded.clone(), proxy.forwarded_open.clone(), proxy.silent_open.clone());
+        tokio::spawn(async move {
+            let mut accepted = 0;
+            while let Ok((mut client, _)) = listener.accept().await {
+                accepted += 1;
+                if accepted <= forward {
+                    forwarded_open.fetch_add(1, SeqCst);
+                    let open = forwarded_open.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(backend).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                        open.fetch_sub(1, SeqCst);
+                    });
+                    forwarded.lock().unwrap().push(task.abort_handle());
+                } else {
+                    silent_open.fetch_add(1, SeqCst);
+                    let open = silent_open.clone();
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 1024];
+                        while let Ok(n) = client.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                        open.fetch_sub(1, SeqCst);
+                    });
+                }
+            }
+        });
+        proxy
+    }
+
+    /// Cuts the `i`-th forwarded connection (0-based): the client sees it close.
+    fn cut(&self, i: usize) {
+        self.forwarded.lock().unwrap()[i].abort();
+        self.forwarded_open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn forwarded_open(&self) -> usize {
+        self.forwarded_open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn silent_open(&self) -> usize {
+        self.silent_open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_dropped_while_its_keeper_connects_closes_its_connections_at_once() {
+    let target =
+        TestTarget::from_env("session::a_session_dropped_while_its_keeper_connects_closes_its_connections_at_once")
+            .await
+            .unwrap();
+    let proxy = Proxy::start(target.addr().await.unwrap(), 2).await;
+    // A handshake that hangs would only give up after 30 s.
+    let config = target.connection_config().handshake_timeout(Duration::from_secs(30));
+    let policy = ReconnectPolicy::exponential(Duration::from_millis(5), Duration::from_millis(20));
+    let session = Session::builder()
+        .connection_config(config)
+        .contact_point(proxy.addr.to_string())
+        .pool_size(2)
+        .reconnect_policy(policy)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(session.live_connections(), 2);
+    session.query(quick("SELECT * FROM system.local"), ()).await.unwrap();
+    // One connection dies; its replacement goes to a peer that never answers, so the
+    // keeper is in the middle of a handshake when the session is dropped.
+    proxy.cut(1);
+    eventually("the keeper connects the replacement", || proxy.silent_open() == 1).await;
+    drop(session);
+    // Dropped, the session's pool goes at once: the live connection and the handshake
+    // in progress are closed, not left open until that handshake times out.
+    let closed = async {
+        while proxy.silent_open() > 0 || proxy.forwarded_open() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), closed).await.unwrap_or_else(|_| {
+        panic!(
+            "3 s after the session was dropped, {} connection(s) and {} handshake(s) were still open",
+            proxy.forwarded_open(),
+            proxy.silent_open()
+        )
+    });
+}
