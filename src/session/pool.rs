@@ -81,8 +81,9 @@ fn random() -> u64 {
 /// One connection of the pool.
 #[derive(Debug, Default)]
 struct Slot {
-    /// The connection, live or dead; `None` before the first connect succeeded. The
-    /// lock is never held across an await.
+    /// The connection, live or dead; `None` before the first connect succeeded, or
+    /// once the connection was retired (it could not follow a `USE`). The lock is never
+    /// held across an await.
     current: Mutex<Option<Connection>>,
     /// Held while this slot connects, so one connect per slot runs at a time.
     connecting: tokio::sync::Mutex<()>,
@@ -266,15 +267,32 @@ impl Pool {
                 Ok(()) => {}
                 // A connection that died meanwhile is replaced with the keyspace.
                 Err(_) if c.closed().is_some() => {}
-                Err(ConnectionError::Refused(e)) => {
-                    first_error.get_or_insert(Error::from(e));
-                }
+                // Live but still in the old keyspace: no request may go to it again;
+                // the keeper replaces it with one in the session's keyspace.
                 Err(e) => {
-                    first_error.get_or_insert(Error::Connection(e));
+                    self.retire(&c);
+                    first_error.get_or_insert(match e {
+                        ConnectionError::Refused(e) => Error::from(e),
+                        e => Error::Connection(e),
+                    });
                 }
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Takes `conn` out of its slot (no request is sent on it from now on) and wakes
+    /// the keeper to replace it.
+    fn retire(&self, conn: &Connection) {
+        for slot in &self.slots {
+            let mut current = slot.current();
+            if current.as_ref().is_some_and(|c| c.same(conn)) {
+                *current = None;
+                drop(current);
+                slot.reported.store(true, Ordering::Relaxed);
+                self.wake.notify_one();
+            }
+        }
     }
 }
 

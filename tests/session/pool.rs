@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::{Error, ReconnectPolicy, Session, Statement};
-use cqlstream::testkit::{TestNode, TestTarget};
+use cqlstream::testkit::{Fault, TestNode, TestTarget};
 
 /// Waits (at most 10 s, then panics with `what`) until `done` holds.
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -249,4 +250,26 @@ async fn a_session_dropped_while_its_keeper_connects_closes_its_connections_at_o
             proxy.silent_open()
         )
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_fails_to_follow_a_use_is_not_used_with_the_old_keyspace() {
+    let target =
+        TestTarget::from_env("session::a_connection_that_fails_to_follow_a_use_is_not_used_with_the_old_keyspace")
+            .await
+            .unwrap();
+    let Some(node) = target.require_testkit("fails the USE sent to the pool's other connection") else { return };
+    let ks = target.keyspace().await.unwrap();
+    let session = pool_on(&target, node, 2, None).await;
+    // The session's own USE of the keyspace on the other connection (quoted, unlike the
+    // user's) fails once: that connection did not switch.
+    node.faults().add(Fault::error(ErrorKind::Overloaded, "injected").matching("USE \"").once());
+    let err = session.query(format!("USE {}", ks.name()), ()).await.unwrap_err();
+    assert_eq!(err.server_kind(), Some(&ErrorKind::Overloaded), "{err}");
+    assert_eq!(session.keyspace().as_deref(), Some(ks.name()));
+    // Still, no request may run on a connection without the session's keyspace.
+    session.query("CREATE TABLE t (k int PRIMARY KEY, v text)", ()).await.unwrap();
+    unqualified_everywhere(&session, 300).await;
+    eventually("the pool is whole again", || session.live_connections() == 2).await;
+    unqualified_everywhere(&session, 300).await;
 }
