@@ -112,6 +112,9 @@ pub(crate) struct Pool {
     /// The session's keyspace: opened with, and `USE`d on every live connection when a
     /// statement changes it. Locked before any slot's `current`.
     keyspace: Mutex<Option<String>>,
+    /// Held while a `USE` is applied to the connections, so that concurrent `USE`s
+    /// are applied one after the other and the last one is every connection's.
+    using: tokio::sync::Mutex<()>,
     reconnect: ReconnectPolicy,
     wake: Arc<Notify>,
     keeper: Mutex<Option<AbortHandle>>,
@@ -144,6 +147,7 @@ impl Pool {
             config,
             slots,
             keyspace: Mutex::new(keyspace),
+            using: tokio::sync::Mutex::new(()),
             reconnect,
             wake: Arc::new(Notify::new()),
             keeper: Mutex::new(None),
@@ -253,16 +257,19 @@ impl Pool {
         }
     }
 
-    /// Makes `keyspace` the session's: `USE` on every live connection but `done`
-    /// (which switched already), and on every connection opened from now on.
-    pub(crate) async fn use_everywhere(&self, keyspace: &str, done: &Connection) -> Result<(), Error> {
-        let others: Vec<Connection> = {
+    /// Makes `keyspace` the session's: `USE` on every live connection, and on every
+    /// connection opened from now on; the one whose statement was the `USE` too,
+    /// since a concurrent `USE` of another keyspace may have been applied to it since. Concurrent calls run one after the other, so the last one wins on
+    /// every connection.
+    pub(crate) async fn use_everywhere(&self, keyspace: &str) -> Result<(), Error> {
+        let _using = self.using.lock().await;
+        let live: Vec<Connection> = {
             let mut current = self.keyspace.lock().unwrap_or_else(|e| e.into_inner());
             *current = Some(keyspace.to_owned());
-            self.slots.iter().filter_map(Slot::live).filter(|c| !c.same(done)).collect()
+            self.slots.iter().filter_map(Slot::live).collect()
         };
         let mut first_error = None;
-        for c in others {
+        for c in live {
             match c.use_keyspace(keyspace).await {
                 Ok(()) => {}
                 // A connection that died meanwhile is replaced with the keyspace.

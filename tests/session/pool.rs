@@ -273,3 +273,42 @@ async fn a_connection_that_fails_to_follow_a_use_is_not_used_with_the_old_keyspa
     eventually("the pool is whole again", || session.live_connections() == 2).await;
     unqualified_everywhere(&session, 300).await;
 }
+
+#[tokio::test]
+async fn concurrent_uses_leave_every_connection_in_the_sessions_keyspace() {
+    let target =
+        TestTarget::from_env("session::concurrent_uses_leave_every_connection_in_the_sessions_keyspace").await.unwrap();
+    let ks = target.keyspace().await.unwrap();
+    let (a, b) = (ks.name().to_owned(), format!("{}_b", ks.name()));
+    let session = target.session_builder().pool_size(2).build().await.unwrap();
+    session
+        .query(
+            format!("CREATE KEYSPACE IF NOT EXISTS {b} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"),
+            (),
+        )
+        .await
+        .unwrap();
+    for name in [&a, &b] {
+        session.query(format!("CREATE TABLE {name}.t (k int PRIMARY KEY, v text)"), ()).await.unwrap();
+        session.query(format!("INSERT INTO {name}.t (k, v) VALUES (1, '{name}')"), ()).await.unwrap();
+    }
+    for round in 0..20 {
+        // Two USEs at once, each on its own connection; whichever the session ends in,
+        // every connection must be in it too.
+        let (x, y) = tokio::join!(session.query(format!("USE {a}"), ()), session.query(format!("USE {b}"), ()));
+        x.unwrap();
+        y.unwrap();
+        let now = session.keyspace().unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let s = session.clone();
+            tasks.spawn(async move { s.query(quick("SELECT v FROM t WHERE k = 1"), ()).await });
+        }
+        while let Some(r) = tasks.join_next().await {
+            let r = r.unwrap().unwrap();
+            let (v,): (String,) = r.rows_typed().unwrap().next().unwrap().unwrap();
+            assert_eq!(v, now, "round {round}: a connection is in another keyspace than the session's");
+        }
+    }
+    session.query(format!("DROP KEYSPACE {b}"), ()).await.unwrap();
+}
