@@ -141,54 +141,68 @@ async fn use_applies_to_every_connection_present_and_future() {
     unqualified_everywhere(&session, 300).await;
 }
 
-/// A TCP proxy on 127.0.0.1 in front of `backend`: the first `forward` connections are
-/// passed through (each can be cut), every later one is accepted and never answered.
-/// It counts the connections of each kind that the client still holds open.
+/// A TCP proxy on 127.0.0.1 in front of `backend`: connections are passed through (each
+/// can be cut) until [`Proxy::go_silent`], and accepted and never answered after it. It
+/// counts the connections of each kind that the client still holds open.
 struct Proxy {
     addr: std::net::SocketAddr,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
     forwarded: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
     forwarded_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     silent_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// One connection counted as open by a [`Proxy`] while this lives.
+struct Open(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Open {
+    fn count(counter: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Open {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Open(counter.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl Proxy {
-    async fn start(backend: std::net::SocketAddr, forward: usize) -> Proxy {
+    async fn start(backend: std::net::SocketAddr) -> Proxy {
         use std::sync::atomic::Ordering::SeqCst;
         use tokio::io::AsyncReadExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = Proxy {
             addr: listener.local_addr().unwrap(),
+            silent: Default::default(),
             forwarded: Default::default(),
             forwarded_open: Default::default(),
             silent_open: Default::default(),
         };
-        let (forwarded, forwarded_open, silent_open) =
-            (proxy.forwarded.clone(), proxy.forwarded_open.clone(), proxy.silent_open.clone());
+        let (silent, forwarded, forwarded_open, silent_open) =
+            (proxy.silent.clone(), proxy.forwarded.clone(), proxy.forwarded_open.clone(), proxy.silent_open.clone());
         tokio::spawn(async move {
-            let mut accepted = 0;
             while let Ok((mut client, _)) = listener.accept().await {
-                accepted += 1;
-                if accepted <= forward {
-                    forwarded_open.fetch_add(1, SeqCst);
-                    let open = forwarded_open.clone();
+                if !silent.load(SeqCst) {
+                    let open = Open::count(&forwarded_open);
                     let task = tokio::spawn(async move {
+                        let _open = open; // counted until the task ends or is aborted
                         if let Ok(mut server) = tokio::net::TcpStream::connect(backend).await {
                             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                         }
-                        open.fetch_sub(1, SeqCst);
                     });
                     forwarded.lock().unwrap().push(task.abort_handle());
                 } else {
-                    silent_open.fetch_add(1, SeqCst);
-                    let open = silent_open.clone();
+                    let open = Open::count(&silent_open);
                     tokio::spawn(async move {
+                        let _open = open;
                         let mut buf = [0u8; 1024];
                         while let Ok(n) = client.read(&mut buf).await {
                             if n == 0 {
                                 break;
                             }
                         }
-                        open.fetch_sub(1, SeqCst);
                     });
                 }
             }
@@ -196,10 +210,16 @@ impl Proxy {
         proxy
     }
 
-    /// Cuts the `i`-th forwarded connection (0-based): the client sees it close.
-    fn cut(&self, i: usize) {
-        self.forwarded.lock().unwrap()[i].abort();
-        self.forwarded_open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    /// From now on, connections are accepted and never answered.
+    fn go_silent(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Cuts the newest forwarded connection still open: the client sees it close.
+    fn cut_one(&self) {
+        let forwarded = self.forwarded.lock().unwrap();
+        let newest = forwarded.iter().rev().find(|t| !t.is_finished()).expect("a forwarded connection open");
+        newest.abort();
     }
 
     fn forwarded_open(&self) -> usize {
@@ -217,7 +237,7 @@ async fn a_session_dropped_while_its_keeper_connects_closes_its_connections_at_o
         TestTarget::from_env("session::a_session_dropped_while_its_keeper_connects_closes_its_connections_at_once")
             .await
             .unwrap();
-    let proxy = Proxy::start(target.addr().await.unwrap(), 2).await;
+    let proxy = Proxy::start(target.addr().await.unwrap()).await;
     // A handshake that hangs would only give up after 30 s.
     let config = target.connection_config().handshake_timeout(Duration::from_secs(30));
     let policy = ReconnectPolicy::exponential(Duration::from_millis(5), Duration::from_millis(20));
@@ -233,7 +253,8 @@ async fn a_session_dropped_while_its_keeper_connects_closes_its_connections_at_o
     session.query(quick("SELECT * FROM system.local"), ()).await.unwrap();
     // One connection dies; its replacement goes to a peer that never answers, so the
     // keeper is in the middle of a handshake when the session is dropped.
-    proxy.cut(1);
+    proxy.go_silent();
+    proxy.cut_one();
     eventually("the keeper connects the replacement", || proxy.silent_open() == 1).await;
     drop(session);
     // Dropped, the session's pool goes at once: the live connection and the handshake
@@ -279,7 +300,8 @@ async fn concurrent_uses_leave_every_connection_in_the_sessions_keyspace() {
     let target =
         TestTarget::from_env("session::concurrent_uses_leave_every_connection_in_the_sessions_keyspace").await.unwrap();
     let ks = target.keyspace().await.unwrap();
-    let (a, b) = (ks.name().to_owned(), format!("{}_b", ks.name()));
+    // A second keyspace, as unique as the first and no longer (CQL allows 48 characters).
+    let (a, b) = (ks.name().to_owned(), format!("u{}", &ks.name()[1..]));
     let session = target.session_builder().pool_size(2).build().await.unwrap();
     session
         .query(
