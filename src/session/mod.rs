@@ -90,7 +90,8 @@ impl SessionBuilder {
     }
 
     /// `USE` this keyspace on every connection. A `USE` statement run later switches
-    /// the whole session (every connection, present and future).
+    /// the whole session (every connection, present and future); a connection that
+    /// cannot follow it is replaced, and the statement fails with its error.
     pub fn keyspace(mut self, ks: impl Into<String>) -> Self {
         self.connection = self.connection.keyspace(ks);
         self
