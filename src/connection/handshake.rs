@@ -250,7 +250,13 @@ async fn finish(
                     Response::AuthChallenge(_) => {
                         reply = wire.call(Request::AuthResponse(AuthResponse::plain(user, password))).await?;
                     }
-                    Response::Error(e) => return Err(ConnectionError::AuthenticationFailed(e)),
+                    // Only an Authentication_error refuses the credentials; any other
+                    // error (Overloaded, Server_error, ...) is about this node, and
+                    // another contact point may do.
+                    Response::Error(e) if e.kind == ErrorKind::AuthenticationError => {
+                        return Err(ConnectionError::AuthenticationFailed(e));
+                    }
+                    Response::Error(e) => return Err(ConnectionError::Refused(e)),
                     other => {
                         return Err(ConnectionError::Unexpected(format!("{:?} during authentication", other.opcode())));
                     }

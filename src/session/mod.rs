@@ -90,7 +90,8 @@ impl SessionBuilder {
     }
 
     /// `USE` this keyspace on every connection. A `USE` statement run later switches
-    /// the whole session (every connection, present and future).
+    /// the whole session (every connection, present and future); a connection that
+    /// cannot follow it is replaced, and the statement fails with its error.
     pub fn keyspace(mut self, ks: impl Into<String>) -> Self {
         self.connection = self.connection.keyspace(ks);
         self
@@ -256,6 +257,14 @@ struct Inner {
     stream_config: crate::stream::StreamConfig,
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop the keeper even mid-connect, so that the pool
+        // and its connections go now (see `Pool::stop_keeper`).
+        self.pool.stop_keeper();
+    }
+}
+
 /// A connection pool to a node and the statement API. Cheap to clone, `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -374,14 +383,14 @@ impl Session {
     ) -> Result<QueryResult, Error> {
         let params = parameters(options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
         let reply = self.send(conn, Request::Query(Query::new(text.to_owned(), params)), options).await?;
-        self.applied(conn, into_result(reply, None)).await
+        self.applied(into_result(reply, None)).await
     }
 
-    /// `result`, after a `USE` in it (a SetKeyspace result, which switched `conn`) was
-    /// made the session's: every other connection switched before it is returned.
-    async fn applied(&self, conn: &Connection, result: Result<QueryResult, Error>) -> Result<QueryResult, Error> {
+    /// `result`, after a `USE` in it (a SetKeyspace result) was made the session's:
+    /// every connection switched before it is returned.
+    async fn applied(&self, result: Result<QueryResult, Error>) -> Result<QueryResult, Error> {
         if let Ok(QueryResult { keyspace: Some(ks), .. }) = &result {
-            self.inner.pool.use_everywhere(ks, conn).await?;
+            self.inner.pool.use_everywhere(ks).await?;
         }
         result
     }
@@ -449,9 +458,9 @@ impl Session {
             *p.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
                 fresh.metadata.lock().unwrap_or_else(|e| e.into_inner()).clone_state();
             let (reply, _) = self.send_execute(conn, &p, values, options).await?;
-            return self.applied(conn, into_result(reply, Some(&p))).await;
+            return self.applied(into_result(reply, Some(&p))).await;
         }
-        self.applied(conn, into_result(reply, Some(prepared))).await
+        self.applied(into_result(reply, Some(prepared))).await
     }
 
     /// Sends EXECUTE and returns the reply with the values given back (they are moved

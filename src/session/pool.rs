@@ -81,8 +81,9 @@ fn random() -> u64 {
 /// One connection of the pool.
 #[derive(Debug, Default)]
 struct Slot {
-    /// The connection, live or dead; `None` before the first connect succeeded. The
-    /// lock is never held across an await.
+    /// The connection, live or dead; `None` before the first connect succeeded, or
+    /// once the connection was retired (it could not follow a `USE`). The lock is never
+    /// held across an await.
     current: Mutex<Option<Connection>>,
     /// Held while this slot connects, so one connect per slot runs at a time.
     connecting: tokio::sync::Mutex<()>,
@@ -111,6 +112,9 @@ pub(crate) struct Pool {
     /// The session's keyspace: opened with, and `USE`d on every live connection when a
     /// statement changes it. Locked before any slot's `current`.
     keyspace: Mutex<Option<String>>,
+    /// Held while a `USE` is applied to the connections, so that concurrent `USE`s
+    /// are applied one after the other and the last one is every connection's.
+    using: tokio::sync::Mutex<()>,
     reconnect: ReconnectPolicy,
     wake: Arc<Notify>,
     keeper: Mutex<Option<AbortHandle>>,
@@ -118,11 +122,9 @@ pub(crate) struct Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // The keeper holds only a Weak and would stop at its next look anyway; this
-        // stops it at once, mid-sleep or mid-connect.
-        if let Some(k) = self.keeper.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
-            k.abort();
-        }
+        // The keeper holds only a Weak between looks and would stop at its next one
+        // anyway; this stops it at once, mid-sleep.
+        self.stop_keeper();
     }
 }
 
@@ -145,6 +147,7 @@ impl Pool {
             config,
             slots,
             keyspace: Mutex::new(keyspace),
+            using: tokio::sync::Mutex::new(()),
             reconnect,
             wake: Arc::new(Notify::new()),
             keeper: Mutex::new(None),
@@ -157,6 +160,15 @@ impl Pool {
         let task = tokio::spawn(keep(Arc::downgrade(&pool), pool.wake.clone()));
         *pool.keeper.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
         pool
+    }
+
+    /// Stops the keeper now. The session calls it when it is dropped: while the keeper
+    /// connects a slot it holds the pool, which would otherwise outlive the session
+    /// (its connections open) until that connect ends, a handshake timeout later.
+    pub(crate) fn stop_keeper(&self) {
+        if let Some(k) = self.keeper.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            k.abort();
+        }
     }
 
     /// The node.
@@ -245,29 +257,49 @@ impl Pool {
         }
     }
 
-    /// Makes `keyspace` the session's: `USE` on every live connection but `done`
-    /// (which switched already), and on every connection opened from now on.
-    pub(crate) async fn use_everywhere(&self, keyspace: &str, done: &Connection) -> Result<(), Error> {
-        let others: Vec<Connection> = {
+    /// Makes `keyspace` the session's: `USE` on every live connection, and on every
+    /// connection opened from now on; the one whose statement was the `USE` too,
+    /// since a concurrent `USE` of another keyspace may have been applied to it since. Concurrent calls run one after the other, so the last one wins on
+    /// every connection.
+    pub(crate) async fn use_everywhere(&self, keyspace: &str) -> Result<(), Error> {
+        let _using = self.using.lock().await;
+        let live: Vec<Connection> = {
             let mut current = self.keyspace.lock().unwrap_or_else(|e| e.into_inner());
             *current = Some(keyspace.to_owned());
-            self.slots.iter().filter_map(Slot::live).filter(|c| !c.same(done)).collect()
+            self.slots.iter().filter_map(Slot::live).collect()
         };
         let mut first_error = None;
-        for c in others {
+        for c in live {
             match c.use_keyspace(keyspace).await {
                 Ok(()) => {}
                 // A connection that died meanwhile is replaced with the keyspace.
                 Err(_) if c.closed().is_some() => {}
-                Err(ConnectionError::Refused(e)) => {
-                    first_error.get_or_insert(Error::from(e));
-                }
+                // Live but still in the old keyspace: no request may go to it again;
+                // the keeper replaces it with one in the session's keyspace.
                 Err(e) => {
-                    first_error.get_or_insert(Error::Connection(e));
+                    self.retire(&c);
+                    first_error.get_or_insert(match e {
+                        ConnectionError::Refused(e) => Error::from(e),
+                        e => Error::Connection(e),
+                    });
                 }
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Takes `conn` out of its slot (no request is sent on it from now on) and wakes
+    /// the keeper to replace it.
+    fn retire(&self, conn: &Connection) {
+        for slot in &self.slots {
+            let mut current = slot.current();
+            if current.as_ref().is_some_and(|c| c.same(conn)) {
+                *current = None;
+                drop(current);
+                slot.reported.store(true, Ordering::Relaxed);
+                self.wake.notify_one();
+            }
+        }
     }
 }
 

@@ -67,6 +67,9 @@ enum AfterOptions {
     /// Answers STARTUP with AUTHENTICATE, compressed as Cassandra does on v3/v4, then
     /// never answers AUTH_RESPONSE.
     AuthenticateThenSilent,
+    /// Answers STARTUP with AUTHENTICATE (uncompressed), then AUTH_RESPONSE with an
+    /// Overloaded error: a node too busy to check the login, not a refusal of it.
+    AuthenticateThenOverloaded,
     /// Answers STARTUP with READY (no compression asked), then nothing else.
     ReadyThenSilent,
     /// Answers STARTUP with a protocol error, flagged compressed or not.
@@ -86,6 +89,12 @@ async fn cql_peer(after: AfterOptions) -> SocketAddr {
                 (Request::Startup(_), AfterOptions::AuthenticateThenSilent) => {
                     io.codec_mut().set_compression(Compression::Lz4);
                     Response::Authenticate(Authenticate::new("org.apache.cassandra.auth.PasswordAuthenticator"))
+                }
+                (Request::Startup(_), AfterOptions::AuthenticateThenOverloaded) => {
+                    Response::Authenticate(Authenticate::new("org.apache.cassandra.auth.PasswordAuthenticator"))
+                }
+                (Request::AuthResponse(_), AfterOptions::AuthenticateThenOverloaded) => {
+                    Response::Error(ErrorBody::new(ErrorKind::Overloaded, "scripted: too busy to log you in"))
                 }
                 (Request::Startup(_), AfterOptions::ReadyThenSilent) => Response::Ready,
                 (Request::Startup(_), AfterOptions::Error { compressed }) => {
@@ -314,4 +323,34 @@ async fn every_version_with_and_without_lz4_logs_in_and_a_wrong_password_is_auth
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_server_error_during_login_is_not_a_refusal_of_the_credentials() {
+    let addr = cql_peer(AfterOptions::AuthenticateThenOverloaded).await;
+    // (v4: the scripted peer does not switch to v5 segments after AUTHENTICATE.)
+    let config = ConnectionConfig::new()
+        .protocol(Version::V4)
+        .credentials("alice", "secret")
+        .handshake_timeout(Duration::from_secs(2));
+    let err = open_within(addr, &config).await.unwrap_err();
+    assert!(matches!(&err, ConnectionError::Refused(e) if e.kind == ErrorKind::Overloaded), "{err:?}");
+    assert!(err.to_string().contains("too busy"), "the server's message is kept: {err}");
+    // So a session moves on to its next contact point instead of giving up on the
+    // credentials (the testkit node below needs no login and ignores them).
+    let target = TestTarget::from_env("connection::a_server_error_during_login_is_not_a_refusal_of_the_credentials")
+        .await
+        .unwrap();
+    let Some(node) = target.require_testkit("a node that accepts any credentials") else { return };
+    let builder = Session::builder()
+        .contact_point(addr.to_string())
+        .contact_point(node.addr().to_string())
+        .protocol(Version::V4)
+        .credentials("alice", "secret")
+        .handshake_timeout(Duration::from_secs(2));
+    let session = tokio::time::timeout(OUTER, builder.build())
+        .await
+        .expect("build() hung")
+        .unwrap_or_else(|e| panic!("the second contact point was not tried: {e}"));
+    session.query("SELECT release_version FROM system.local", ()).await.unwrap();
 }

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::{Error, ReconnectPolicy, Session, Statement};
-use cqlstream::testkit::{TestNode, TestTarget};
+use cqlstream::testkit::{Fault, TestNode, TestTarget};
 
 /// Waits (at most 10 s, then panics with `what`) until `done` holds.
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -138,4 +139,198 @@ async fn use_applies_to_every_connection_present_and_future() {
     })
     .await;
     unqualified_everywhere(&session, 300).await;
+}
+
+/// A TCP proxy on 127.0.0.1 in front of `backend`: connections are passed through (each
+/// can be cut) until [`Proxy::go_silent`], and accepted and never answered after it. It
+/// counts the connections of each kind that the client still holds open.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    forwarded: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    forwarded_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    silent_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One connection counted as open by a [`Proxy`] while this lives.
+struct Open(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Open {
+    fn count(counter: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Open {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Open(counter.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Proxy {
+    async fn start(backend: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::Ordering::SeqCst;
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            silent: Default::default(),
+            forwarded: Default::default(),
+            forwarded_open: Default::default(),
+            silent_open: Default::default(),
+        };
+        let (silent, forwarded, forwarded_open, silent_open) =
+            (proxy.silent.clone(), proxy.forwarded.clone(), proxy.forwarded_open.clone(), proxy.silent_open.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !silent.load(SeqCst) {
+                    let open = Open::count(&forwarded_open);
+                    let task = tokio::spawn(async move {
+                        let _open = open; // counted until the task ends or is aborted
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(backend).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    forwarded.lock().unwrap().push(task.abort_handle());
+                } else {
+                    let open = Open::count(&silent_open);
+                    tokio::spawn(async move {
+                        let _open = open;
+                        let mut buf = [0u8; 1024];
+                        while let Ok(n) = client.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        proxy
+    }
+
+    /// From now on, connections are accepted and never answered.
+    fn go_silent(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Cuts the newest forwarded connection still open: the client sees it close.
+    fn cut_one(&self) {
+        let forwarded = self.forwarded.lock().unwrap();
+        let newest = forwarded.iter().rev().find(|t| !t.is_finished()).expect("a forwarded connection open");
+        newest.abort();
+    }
+
+    fn forwarded_open(&self) -> usize {
+        self.forwarded_open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn silent_open(&self) -> usize {
+        self.silent_open.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_dropped_while_its_keeper_connects_closes_its_connections_at_once() {
+    let target =
+        TestTarget::from_env("session::a_session_dropped_while_its_keeper_connects_closes_its_connections_at_once")
+            .await
+            .unwrap();
+    let proxy = Proxy::start(target.addr().await.unwrap()).await;
+    // A handshake that hangs would only give up after 30 s.
+    let config = target.connection_config().handshake_timeout(Duration::from_secs(30));
+    let policy = ReconnectPolicy::exponential(Duration::from_millis(5), Duration::from_millis(20));
+    let session = Session::builder()
+        .connection_config(config)
+        .contact_point(proxy.addr.to_string())
+        .pool_size(2)
+        .reconnect_policy(policy)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(session.live_connections(), 2);
+    session.query(quick("SELECT * FROM system.local"), ()).await.unwrap();
+    // One connection dies; its replacement goes to a peer that never answers, so the
+    // keeper is in the middle of a handshake when the session is dropped.
+    proxy.go_silent();
+    proxy.cut_one();
+    eventually("the keeper connects the replacement", || proxy.silent_open() == 1).await;
+    drop(session);
+    // Dropped, the session's pool goes at once: the live connection and the handshake
+    // in progress are closed, not left open until that handshake times out.
+    let closed = async {
+        while proxy.silent_open() > 0 || proxy.forwarded_open() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), closed).await.unwrap_or_else(|_| {
+        panic!(
+            "3 s after the session was dropped, {} connection(s) and {} handshake(s) were still open",
+            proxy.forwarded_open(),
+            proxy.silent_open()
+        )
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_fails_to_follow_a_use_is_not_used_with_the_old_keyspace() {
+    let target =
+        TestTarget::from_env("session::a_connection_that_fails_to_follow_a_use_is_not_used_with_the_old_keyspace")
+            .await
+            .unwrap();
+    let Some(node) = target.require_testkit("fails the USE sent to the pool's other connection") else { return };
+    let ks = target.keyspace().await.unwrap();
+    let session = pool_on(&target, node, 2, None).await;
+    // The session's own USE of the keyspace on the other connection (quoted, unlike the
+    // user's) fails once: that connection did not switch.
+    node.faults().add(Fault::error(ErrorKind::Overloaded, "injected").matching("USE \"").once());
+    let err = session.query(format!("USE {}", ks.name()), ()).await.unwrap_err();
+    assert_eq!(err.server_kind(), Some(&ErrorKind::Overloaded), "{err}");
+    assert_eq!(session.keyspace().as_deref(), Some(ks.name()));
+    // Still, no request may run on a connection without the session's keyspace.
+    session.query("CREATE TABLE t (k int PRIMARY KEY, v text)", ()).await.unwrap();
+    unqualified_everywhere(&session, 300).await;
+    eventually("the pool is whole again", || session.live_connections() == 2).await;
+    unqualified_everywhere(&session, 300).await;
+}
+
+#[tokio::test]
+async fn concurrent_uses_leave_every_connection_in_the_sessions_keyspace() {
+    let target =
+        TestTarget::from_env("session::concurrent_uses_leave_every_connection_in_the_sessions_keyspace").await.unwrap();
+    let ks = target.keyspace().await.unwrap();
+    // A second keyspace, as unique as the first and no longer (CQL allows 48 characters).
+    let (a, b) = (ks.name().to_owned(), format!("u{}", &ks.name()[1..]));
+    let session = target.session_builder().pool_size(2).build().await.unwrap();
+    session
+        .query(
+            format!("CREATE KEYSPACE IF NOT EXISTS {b} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"),
+            (),
+        )
+        .await
+        .unwrap();
+    for name in [&a, &b] {
+        session.query(format!("CREATE TABLE {name}.t (k int PRIMARY KEY, v text)"), ()).await.unwrap();
+        session.query(format!("INSERT INTO {name}.t (k, v) VALUES (1, '{name}')"), ()).await.unwrap();
+    }
+    for round in 0..20 {
+        // Two USEs at once, each on its own connection; whichever the session ends in,
+        // every connection must be in it too.
+        let (x, y) = tokio::join!(session.query(format!("USE {a}"), ()), session.query(format!("USE {b}"), ()));
+        x.unwrap();
+        y.unwrap();
+        let now = session.keyspace().unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let s = session.clone();
+            tasks.spawn(async move { s.query(quick("SELECT v FROM t WHERE k = 1"), ()).await });
+        }
+        while let Some(r) = tasks.join_next().await {
+            let r = r.unwrap().unwrap();
+            let (v,): (String,) = r.rows_typed().unwrap().next().unwrap().unwrap();
+            assert_eq!(v, now, "round {round}: a connection is in another keyspace than the session's");
+        }
+    }
+    session.query(format!("DROP KEYSPACE {b}"), ()).await.unwrap();
 }
