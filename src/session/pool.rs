@@ -23,6 +23,11 @@ use crate::connection::{Connection, ConnectionConfig, ConnectionError};
 /// connection within this long even when no request picks it.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// The shortest wait between two reconnect attempts of one slot, whatever the policy
+/// says: a policy of zero delays must not make the keeper spin against a node that
+/// refuses connections.
+const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(10);
+
 /// How soon the pool tries again to replace a dead connection: exponential backoff
 /// from `base`, doubling per failed attempt up to `max`, with jitter (each wait is
 /// drawn from its upper half, so sessions that lost a node together do not reconnect
@@ -55,7 +60,9 @@ impl ReconnectPolicy {
         Self::default()
     }
 
-    /// From `base`, doubling per failed attempt up to `max` (at least `base`).
+    /// From `base`, doubling per failed attempt up to `max` (at least `base`). The pool
+    /// waits at least 10 ms between two attempts of one connection, even with `base`
+    /// zero.
     pub fn exponential(base: Duration, max: Duration) -> Self {
         ReconnectPolicy { base, max: max.max(base) }
     }
@@ -335,7 +342,7 @@ async fn keep(pool: Weak<Pool>, wake: Arc<Notify>) {
                     due[i] = None;
                 }
                 Err(e) => {
-                    let wait = p.reconnect.delay(failures[i]);
+                    let wait = p.reconnect.delay(failures[i]).max(MIN_RECONNECT_DELAY);
                     tracing::debug!(slot = i, addr = %p.addr, error = %e, ?wait, "reconnect failed");
                     failures[i] = failures[i].saturating_add(1);
                     let at = Instant::now() + wait;
