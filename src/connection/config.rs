@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::protocol::response::EventType;
 use crate::protocol::{Compression, DEFAULT_MAX_ENVELOPE_LEN, Version};
 
-use super::stream_ids::MAX_STREAMS;
+use super::core::MAX_STREAMS;
 
 /// The default [`ConnectionConfig::heartbeat_timeout`]: 5 s, as the DataStax Java driver 4
 /// (`advanced.heartbeat.timeout`, which defaults to its 5 s init-query timeout).
