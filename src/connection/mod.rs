@@ -31,8 +31,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Core and shell
+//!
+//! Decisions and IO live apart, as in quinn (`quinn-proto` and `quinn`):
+//!
+//! | part | owns | never touches |
+//! |---|---|---|
+//! | `core` (`Core`) | stream ids, the in-flight table, the waiting queue, orphaned ids, every deadline, the heartbeat, the write-stall check, the write buffer and its high water, the codec after the handshake, defunct detection | sockets, clocks (it is fed `Instant`s), timers, channels to the handles |
+//! | `task` | the socket halves, the command channel, the one timer, write coalescing, the event broadcast, the state shared with the handles | any decision: it feeds the core bytes read, commands, bytes written and the time, and writes what the core hands out |
+//! | `handshake::machine` (`Handshake`) | the versions to try, the STARTUP it sends, the SASL exchange, when the codec switches framing and compression, the stage of a timeout error | the socket, the clock, the first-byte check |
+//! | `handshake` | TCP connect, the socket during the handshake, the first-byte (not CQL) check, the deadline | decisions: it sends what the machine says |
+//! | this module (`Connection`) | the handle: permits for stream ids, encoding and decoding in the caller's task, `USE` and REGISTER at open | the socket |
+//!
+//! The core and the handshake machine are tested without sockets and with a fake clock
+//! (their `tests.rs`); the shells by the integration tests
+//! (`tests/integration/connection/`), against scripted peers and the testkit.
+//!
 //! Owns sockets, stream ids, timeouts and heartbeats. Statement semantics, retries and
-//! pools belong to the session layer.
+//! pools belong to the session layer; this module uses the protocol layer only.
 
 mod config;
 mod core;
