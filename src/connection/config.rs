@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::protocol::response::EventType;
 use crate::protocol::{Compression, DEFAULT_MAX_ENVELOPE_LEN, Version};
 
-use super::stream_ids::MAX_STREAMS;
+use super::core::MAX_STREAMS;
 
 /// The default [`ConnectionConfig::heartbeat_timeout`]: 5 s, as the DataStax Java driver 4
 /// (`advanced.heartbeat.timeout`, which defaults to its 5 s init-query timeout).
@@ -196,7 +196,7 @@ impl ConnectionConfig {
 
     /// The largest ratio of uncompressed to compressed size accepted for an LZ4 envelope
     /// body (protocol v3/v4) that declares more than [`RATIO_FREE_LEN`](crate::protocol::compression::RATIO_FREE_LEN) (4 MiB)
-    /// uncompressed; default [`DEFAULT_MAX_COMPRESSION_RATIO`](crate::protocol::compression::DEFAULT_MAX_COMPRESSION_RATIO) (64). LZ4 can expand up to
+    /// uncompressed; default [`DEFAULT_MAX_COMPRESSION_RATIO`] (64). LZ4 can expand up to
     /// 255 times, so a tiny hostile frame could otherwise make the driver allocate up to
     /// the envelope limit (256 MiB); real pages compress far less (the test suite's
     /// and benches' data, and CQL pages of ordinary rows, stay well under 10). A body

@@ -31,18 +31,34 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Core and shell
+//!
+//! Decisions and IO live apart, as in quinn (`quinn-proto` and `quinn`):
+//!
+//! | part | owns | never touches |
+//! |---|---|---|
+//! | `core` (`Core`) | stream ids, the in-flight table, the waiting queue, orphaned ids, every deadline, the heartbeat, the write-stall check, the write buffer and its high water, the codec after the handshake, defunct detection | sockets, clocks (it is fed `Instant`s), timers, channels to the handles |
+//! | `task` | the socket halves, the command channel, the one timer, write coalescing, the event broadcast, the state shared with the handles | any decision: it feeds the core bytes read, commands, bytes written and the time, and writes what the core hands out |
+//! | `handshake::machine` (`Handshake`) | the versions to try, the STARTUP it sends, the SASL exchange, when the codec switches framing and compression, the stage of a timeout error | the socket, the clock, the first-byte check |
+//! | `handshake` | TCP connect, the socket during the handshake, the first-byte (not CQL) check, the deadline | decisions: it sends what the machine says |
+//! | this module (`Connection`) | the handle: permits for stream ids, encoding and decoding in the caller's task, `USE` and REGISTER at open | the socket |
+//!
+//! The core and the handshake machine are tested without sockets and with a fake clock
+//! (their `tests.rs`); the shells by the integration tests
+//! (`tests/integration/connection/`), against scripted peers and the testkit.
+//!
 //! Owns sockets, stream ids, timeouts and heartbeats. Statement semantics, retries and
-//! pools belong to the session layer.
+//! pools belong to the session layer; this module uses the protocol layer only.
 
 mod config;
+mod core;
 mod error;
 mod handshake;
-mod stream_ids;
 mod task;
 
+pub use self::core::MAX_STREAMS;
 pub use config::{ConnectionConfig, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ORPHANED_STREAMS};
 pub use error::{ConnectionError, DefunctReason, HandshakeStage, RequestError};
-pub use stream_ids::MAX_STREAMS;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,7 +75,8 @@ use crate::protocol::{
     Compression, Consistency, Envelope, QueryParameters, Request, RequestMessage, Response, ResponseMessage, Version,
 };
 
-use self::task::{Command, Shared, Task};
+use self::core::{Command, Core};
+use self::task::{Shared, Task};
 
 #[derive(Debug)]
 struct Inner {
@@ -102,24 +119,24 @@ impl Connection {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared::default());
-        let request_ids = stream_ids::request_ids(config.max_streams);
+        let request_ids = self::core::request_ids(config.max_streams);
         let span = tracing::debug_span!("cql_connection", %addr, version = %ready.version);
+        let limits = self::core::Limits {
+            request_ids,
+            heartbeat: config.heartbeat_interval,
+            heartbeat_timeout: config.heartbeat_timeout,
+            write_timeout: config.write_timeout.unwrap_or(config.request_timeout),
+            max_orphans: config.max_orphaned_streams,
+            max_compression_ratio: config.max_compression_ratio,
+        };
+        let core = Core::new(ready.codec, ready.version, limits, tokio::time::Instant::now().into_std());
         let task = Task {
             socket: ready.socket,
-            codec: ready.codec,
+            core,
             read_buf: ready.read_buf,
             rx,
             events: events.clone(),
             shared: shared.clone(),
-            version: ready.version,
-            limits: task::Limits {
-                request_ids,
-                heartbeat: config.heartbeat_interval,
-                heartbeat_timeout: config.heartbeat_timeout,
-                write_timeout: config.write_timeout.unwrap_or(config.request_timeout),
-                max_orphans: config.max_orphaned_streams,
-                max_compression_ratio: config.max_compression_ratio,
-            },
         };
         tokio::spawn(task.run().instrument(span));
         let conn = Connection {
@@ -208,7 +225,8 @@ impl Connection {
         };
         // The connection task answers with the reply, or a timeout at the deadline.
         let (reply, rx) = oneshot::channel();
-        if self.inner.tx.send(Command::Send { envelope, reply, permit, deadline, timeout }).is_err() {
+        let command = Command { envelope, reply, permit, deadline: deadline.into_std(), timeout };
+        if self.inner.tx.send(command).is_err() {
             return Err(self.closed_error().into());
         }
         match rx.await {

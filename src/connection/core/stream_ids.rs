@@ -3,7 +3,7 @@
 //! cancelled or timed out (an "orphaned" id; reusing it early would route the late
 //! reply to the wrong request).
 //!
-//! Owns only the free list and the id kept for heartbeats; the connection task decides
+//! Owns only the free list and the id kept for heartbeats; the [core](super) decides
 //! when an id is taken and freed.
 
 /// The number of stream ids a client may use.
@@ -27,16 +27,19 @@ pub(crate) struct StreamIds {
 }
 
 impl StreamIds {
+    /// Ids `0..count` (`count` clamped to 1..=32768), all free.
     pub(crate) fn new(count: usize) -> StreamIds {
         let count = count.clamp(1, MAX_STREAMS);
         // Ids 0..count; `count` may be 32768, which does not fit an i16 itself.
         StreamIds { free: (0..count).rev().map(|i| i as i16).collect() }
     }
 
+    /// A free id, or `None` when all are taken.
     pub(crate) fn take(&mut self) -> Option<i16> {
         self.free.pop()
     }
 
+    /// Gives `id` back; only for an id that `take` handed out and nobody holds now.
     pub(crate) fn free(&mut self, id: i16) {
         self.free.push(id);
     }
