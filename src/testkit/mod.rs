@@ -26,8 +26,6 @@
 //! - `faults`, `stats`: fault injection rules and request counters.
 //! - `cql`: the CQL parser (crate-internal).
 //! - [`demo`]: the `bench.rows` dataset shared by the demo, examples and benchmarks.
-//! - `target`: [`TestTarget`], which runs a test against a testkit node or, when
-//!   `CQLSTREAM_TEST_CONTACT_POINTS` is set, a real cluster.
 
 pub(crate) mod connection;
 pub(crate) mod cql;
@@ -37,11 +35,7 @@ mod events;
 mod faults;
 mod node;
 mod stats;
-mod target;
 
 pub use faults::{Fault, FaultAction, Faults, Matcher};
 pub use node::{TestCluster, TestClusterBuilder, TestNode, TestNodeBuilder, VNODES};
 pub use stats::Stats;
-pub use target::{
-    CONTACT_POINTS_VAR, PASSWORD_VAR, PROTOCOL_VAR, RealCluster, TargetError, TestKeyspace, TestTarget, USERNAME_VAR,
-};

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use cqlstream::session::{Error, ReconnectPolicy, Session, Statement};
-use cqlstream::testkit::{TestNode, TestTarget};
+use cqlstream::testkit::TestNode;
 
 /// Waits (at most 10 s, then panics with `what`) until `done` holds.
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
