@@ -7,6 +7,7 @@
 //! [`crate::value`]'s; connections and faults are not its business.
 
 mod data;
+mod ddl;
 mod eval;
 mod modify;
 mod paging;
@@ -15,24 +16,20 @@ mod schema;
 mod select;
 mod system;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::{Bytes, BytesMut};
-use uuid::Uuid;
 
-use self::data::TableData;
 use self::eval::Binds;
 use self::paging::PagingState;
-use self::schema::{Keyspace, Schema, Table, UserType};
+use self::schema::{Schema, Table};
 use super::cql::{self, CqlStatement, Modification, Parsed};
 use super::node::ClusterShared;
-use crate::protocol::column_type::UdtType;
 use crate::protocol::request::{BatchStatementKind, BatchType, QueryParameters};
 use crate::protocol::response::{
-    ColumnSpec, ErrorBody, ErrorKind, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata, SchemaChange,
-    SchemaChangeTarget, SchemaChangeType,
+    ColumnSpec, ErrorBody, ErrorKind, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata,
 };
 use crate::protocol::{Request, Response, Values, Version};
 use crate::value::Literal;
@@ -528,214 +525,6 @@ impl Engine {
             metadata,
             result_metadata,
         })))
-    }
-
-    fn ddl(
-        &self,
-        params: &Params<'_>,
-        client: &ClientState,
-        stmt: &CqlStatement,
-    ) -> Result<(ResultBody, Option<Event>), ExecError> {
-        let change = |change: SchemaChangeType, target: SchemaChangeTarget| {
-            let sc = SchemaChange { change, target };
-            Ok((ResultBody::SchemaChange(sc.clone()), Some(Event::SchemaChange(sc))))
-        };
-        let mut schema = self.schema_write();
-        match stmt {
-            CqlStatement::CreateKeyspace(ck) => {
-                if system::is_system(&ck.name) || schema.keyspaces.contains_key(&ck.name) {
-                    if ck.if_not_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::already_exists(
-                        &ck.name,
-                        "",
-                        format!("Keyspace {} already exists", ck.name),
-                    ));
-                }
-                let replication = match ck.option("replication") {
-                    Some(Literal::Map(entries)) => entries
-                        .iter()
-                        .map(|(k, v)| Ok((literal_text(k)?, literal_text(v)?)))
-                        .collect::<Result<Vec<_>, ExecError>>()?,
-                    _ => {
-                        return Err(ExecError {
-                            kind: ErrorKind::SyntaxError,
-                            message: "Missing mandatory option 'replication'".into(),
-                        });
-                    }
-                };
-                let mut replication: Vec<(String, String)> = replication
-                    .into_iter()
-                    .map(|(k, v)| {
-                        if k == "class" && !v.contains('.') {
-                            (k, format!("org.apache.cassandra.locator.{v}"))
-                        } else {
-                            (k, v)
-                        }
-                    })
-                    .collect();
-                let class = replication.iter().find(|(k, _)| k == "class").map(|(_, v)| v.clone());
-                match class.as_deref() {
-                    Some(
-                        "org.apache.cassandra.locator.SimpleStrategy"
-                        | "org.apache.cassandra.locator.NetworkTopologyStrategy",
-                    ) => {}
-                    Some(other) => {
-                        return Err(ExecError {
-                            kind: ErrorKind::ConfigError,
-                            message: format!("Unable to find replication strategy class '{other}'"),
-                        });
-                    }
-                    None => {
-                        return Err(ExecError {
-                            kind: ErrorKind::ConfigError,
-                            message: "Missing replication strategy class".into(),
-                        });
-                    }
-                }
-                replication.sort();
-                let durable_writes = match ck.option("durable_writes") {
-                    Some(Literal::Bool(b)) => *b,
-                    Some(Literal::String(s)) => s.eq_ignore_ascii_case("true"),
-                    _ => true,
-                };
-                schema.keyspaces.insert(
-                    ck.name.clone(),
-                    Keyspace {
-                        name: ck.name.clone(),
-                        replication,
-                        durable_writes,
-                        tables: BTreeMap::new(),
-                        types: BTreeMap::new(),
-                    },
-                );
-                schema.bump();
-                change(SchemaChangeType::Created, SchemaChangeTarget::Keyspace { keyspace: ck.name.clone() })
-            }
-            CqlStatement::DropKeyspace { if_exists, name } => {
-                if system::is_system(name) {
-                    return Err(ExecError {
-                        kind: ErrorKind::Unauthorized,
-                        message: format!("{name} keyspace is not user-modifiable."),
-                    });
-                }
-                if schema.keyspaces.remove(name).is_none() {
-                    if *if_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError {
-                        kind: ErrorKind::ConfigError,
-                        message: format!("Cannot drop non existing keyspace '{name}'."),
-                    });
-                }
-                schema.bump();
-                change(SchemaChangeType::Dropped, SchemaChangeTarget::Keyspace { keyspace: name.clone() })
-            }
-            CqlStatement::CreateType(ct) => {
-                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, client)?.to_owned();
-                let ks = schema
-                    .keyspaces
-                    .get_mut(&ksn)
-                    .ok_or_else(|| ExecError::invalid(format!("Keyspace '{ksn}' does not exist")))?;
-                if ks.types.contains_key(&ct.name.name) {
-                    if ct.if_not_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::already_exists(
-                        &ksn,
-                        &ct.name.name,
-                        format!("A user type with name '{}' already exists", ct.name.name),
-                    ));
-                }
-                let fields = ct.fields.iter().map(|(n, t)| Ok((n.clone(), schema::resolve(ks, t)?))).collect::<Result<
-                    Vec<_>,
-                    ExecError,
-                >>(
-                )?;
-                let resolved = UdtType { keyspace: ksn.clone(), name: ct.name.name.clone(), fields };
-                ks.types.insert(
-                    ct.name.name.clone(),
-                    UserType { name: ct.name.name.clone(), fields: ct.fields.clone(), resolved },
-                );
-                schema.bump();
-                change(
-                    SchemaChangeType::Created,
-                    SchemaChangeTarget::Type { keyspace: ksn, name: ct.name.name.clone() },
-                )
-            }
-            CqlStatement::DropType { if_exists, name } => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, client)?.to_owned();
-                let ks = schema
-                    .keyspaces
-                    .get_mut(&ksn)
-                    .ok_or_else(|| ExecError::invalid(format!("Keyspace '{ksn}' does not exist")))?;
-                if ks.types.remove(&name.name).is_none() {
-                    if *if_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::invalid(format!("No user type named {} exists.", name.name)));
-                }
-                schema.bump();
-                change(SchemaChangeType::Dropped, SchemaChangeTarget::Type { keyspace: ksn, name: name.name.clone() })
-            }
-            CqlStatement::CreateTable(ct) => {
-                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, client)?.to_owned();
-                if system::is_system(&ksn) {
-                    return Err(ExecError {
-                        kind: ErrorKind::Unauthorized,
-                        message: format!("{ksn} keyspace is not user-modifiable."),
-                    });
-                }
-                let id = Uuid::from_u64_pair(
-                    0x7ab1_e000_0000_1000,
-                    0x8000_0000_0000_0000 | self.next_id.fetch_add(1, Ordering::Relaxed),
-                );
-                let ks = schema
-                    .keyspaces
-                    .get_mut(&ksn)
-                    .ok_or_else(|| ExecError::invalid(format!("Keyspace '{ksn}' does not exist")))?;
-                if ks.tables.contains_key(&ct.name.name) {
-                    if ct.if_not_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::already_exists(
-                        &ksn,
-                        &ct.name.name,
-                        format!("Table {ksn}.{} already exists", ct.name.name),
-                    ));
-                }
-                let t = schema::table_schema(ks, ct, id)?;
-                ks.tables.insert(
-                    ct.name.name.clone(),
-                    Arc::new(Table { schema: Arc::new(t), data: RwLock::new(TableData::default()) }),
-                );
-                schema.bump();
-                change(
-                    SchemaChangeType::Created,
-                    SchemaChangeTarget::Table { keyspace: ksn, name: ct.name.name.clone() },
-                )
-            }
-            CqlStatement::DropTable { if_exists, name } => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, client)?.to_owned();
-                let removed = schema.keyspaces.get_mut(&ksn).and_then(|ks| ks.tables.remove(&name.name));
-                if removed.is_none() {
-                    if *if_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::invalid(format!("Table '{ksn}.{}' doesn't exist", name.name)));
-                }
-                schema.bump();
-                change(SchemaChangeType::Dropped, SchemaChangeTarget::Table { keyspace: ksn, name: name.name.clone() })
-            }
-            CqlStatement::Truncate(name) => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, client)?.to_owned();
-                let table = schema.table(&ksn, &name.name)?;
-                *table.data.write().unwrap_or_else(|e| e.into_inner()) = TableData::default();
-                Ok((ResultBody::Void, None))
-            }
-            other => Err(ExecError::invalid(format!("CqlStatement {other:?} is not supported by the test server"))),
-        }
     }
 }
 

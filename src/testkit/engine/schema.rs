@@ -159,7 +159,7 @@ pub(crate) fn resolve(ks: &Keyspace, t: &CqlType) -> Result<ColumnType, ExecErro
         CqlType::UserDefined { keyspace, name } => {
             if keyspace.as_deref().is_some_and(|k| k != ks.name) {
                 return Err(ExecError::invalid(format!(
-                    "CqlStatement on keyspace {} cannot refer to a user type in keyspace {}; user types can only be used in the keyspace they are defined in",
+                    "Statement on keyspace {} cannot refer to a user type in keyspace {}; user types can only be used in the keyspace they are defined in",
                     ks.name,
                     keyspace.as_deref().unwrap_or_default()
                 )));
