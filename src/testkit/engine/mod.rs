@@ -1,10 +1,14 @@
 //! The statement engine of the test server: executes QUERY, PREPARE, EXECUTE and BATCH
 //! against the cluster's in-memory dataset, with Cassandra's semantics and errors.
 //!
-//! Owns dispatch, keyspace resolution, DDL, the per-node prepared statement caches and
-//! the result metadata rules (skip_metadata, v5 result_metadata_id and
-//! Metadata_changed). Parsing is [`crate::testkit::cql`]'s; values are
-//! [`crate::value`]'s; connections and faults are not its business.
+//! Owns dispatch, keyspace resolution, the per-client state ([`ClientState`]), the
+//! per-node prepared statement caches and the result metadata rules (skip_metadata, v5
+//! result_metadata_id and Metadata_changed). Each statement kind has a room of its
+//! own: `ddl` (CREATE/DROP/TRUNCATE), `select`, `modify` (INSERT/UPDATE/DELETE),
+//! `prepare` (bind marker metadata), `system` (the generated system tables); `schema`
+//! and `data` hold the dataset, `eval` turns terms into values, `paging` the paging
+//! state. Parsing is [`crate::testkit::cql`]'s; values are [`crate::value`]'s;
+//! connections and faults are not its business.
 
 mod data;
 mod ddl;
