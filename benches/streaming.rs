@@ -37,8 +37,11 @@ use std::time::Instant;
 
 use cqlstream::protocol::{Compression, Version};
 use cqlstream::session::Session;
-use cqlstream::testkit::{TestNode, demo};
+use cqlstream::testkit::TestNode;
 use futures_util::{StreamExt, TryStreamExt};
+
+#[path = "../examples/support/demo.rs"]
+mod demo;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

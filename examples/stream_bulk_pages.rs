@@ -17,8 +17,11 @@
 //! error.
 
 use cqlstream::session::{PreparedStatement, Session};
-use cqlstream::testkit::{TestNode, demo};
+use cqlstream::testkit::TestNode;
 use futures_util::{StreamExt, TryStreamExt, stream};
+
+#[path = "support/demo.rs"]
+mod demo;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

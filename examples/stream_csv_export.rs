@@ -20,9 +20,12 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use cqlstream::session::Session;
-use cqlstream::testkit::{TestNode, demo};
+use cqlstream::testkit::TestNode;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+
+#[path = "support/demo.rs"]
+mod demo;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -32,9 +32,12 @@ use std::time::{Duration, Instant};
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::protocol::{Compression, Version};
 use cqlstream::session::Session;
-use cqlstream::testkit::{TestNode, demo};
+use cqlstream::testkit::TestNode;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+
+#[path = "support/demo.rs"]
+mod demo;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -19,8 +19,11 @@ use std::time::Instant;
 
 use cqlstream::FromRow;
 use cqlstream::session::{PreparedStatement, Session};
-use cqlstream::testkit::{TestNode, demo};
+use cqlstream::testkit::TestNode;
 use futures_util::{StreamExt, TryStreamExt, stream};
+
+#[path = "support/demo.rs"]
+mod demo;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

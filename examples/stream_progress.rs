@@ -17,8 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cqlstream::session::Session;
 use cqlstream::stream::PageInfo;
-use cqlstream::testkit::{TestNode, demo};
+use cqlstream::testkit::TestNode;
 use futures_util::StreamExt;
+
+#[path = "support/demo.rs"]
+mod demo;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -44,8 +44,11 @@ use std::time::Duration;
 
 use cqlstream::session::Session;
 use cqlstream::stream::ResumePoint;
-use cqlstream::testkit::{TestNode, demo};
+use cqlstream::testkit::TestNode;
 use futures_util::StreamExt;
+
+#[path = "support/demo.rs"]
+mod demo;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

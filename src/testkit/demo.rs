@@ -4,42 +4,31 @@
 //! shrink it to nothing, and every row can be checked on its own).
 //!
 //! What the `testkit_server --demo-rows` flag, the streaming demo, the examples and the
-//! benchmarks share: the schema, the values, a check of a row read back, and a loader
-//! that writes the rows through the driver. Owns nothing else.
+//! benchmarks share: the schema, the values and a check of a row read back. Owns nothing
+//! else, and writes nothing: the rows are loaded by whoever needs them, through the
+//! protocol (`testkit_server`'s scripted client) or through the driver (the loader the
+//! examples and benchmarks share, `examples/support/demo.rs`), never from here, since
+//! the testkit does not use the driver.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use cqlstream::session::Session;
-//! use cqlstream::testkit::{TestNode, demo};
-//! use futures_util::StreamExt;
+//! ```
+//! use cqlstream::testkit::demo;
 //!
-//! let node = TestNode::builder().start().await?;
-//! let session = Session::builder().contact_point(node.addr().to_string()).build().await?;
-//! demo::load(&session, 10_000, 100, 256, |_| {}).await?;
-//! let mut pages = session.stream(demo::SELECT, ()).pages();
-//! while let Some(page) = pages.next().await {
-//!     for row in page?.rows::<(i32, i32, &[u8])>()? {
-//!         let (pk, ck, v) = row?;
-//!         demo::check_row(pk, ck, v)?;
-//!     }
-//! }
-//! # Ok(()) }
+//! let v = demo::value(12_345, 100);
+//! assert_eq!(v.len(), 100);
+//! assert_eq!(&v[..8], &12_345u64.to_be_bytes());
+//! let (pk, ck) = demo::key(12_345);
+//! assert_eq!((pk, ck), (123, 45));
+//! assert_eq!(demo::check_row(pk, ck, &v), Ok(12_345));
 //! ```
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use bytes::{BufMut, BytesMut};
-use tokio::task::JoinSet;
-
-use crate::session::{Error, Session};
 
 /// `CREATE KEYSPACE IF NOT EXISTS bench` (SimpleStrategy, RF 1).
 pub const CREATE_KEYSPACE: &str =
     "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";
 /// `CREATE TABLE IF NOT EXISTS bench.rows ...`.
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS bench.rows (pk int, ck int, v blob, PRIMARY KEY (pk, ck))";
-/// The prepared insert the loader uses.
+/// The insert a loader prepares: `(pk, ck, v)` as markers.
 pub const INSERT: &str = "INSERT INTO bench.rows (pk, ck, v) VALUES (?, ?, ?)";
 /// The full scan.
 pub const SELECT: &str = "SELECT pk, ck, v FROM bench.rows";
@@ -108,55 +97,6 @@ pub fn check_row(pk: i32, ck: i32, v: &[u8]) -> Result<u64, String> {
         return Err(format!("row ({pk}, {ck}): the value's bytes are wrong"));
     }
     Ok(i)
-}
-
-/// Creates the keyspace and table if missing, then writes rows `0..rows` with values of
-/// `value_bytes` bytes through `session`: a prepared INSERT, at most `concurrency`
-/// in flight. `progress` is called now and then with the rows written so far.
-pub async fn load(
-    session: &Session,
-    rows: u64,
-    value_bytes: usize,
-    concurrency: usize,
-    progress: impl Fn(u64),
-) -> Result<(), Error> {
-    session.query(CREATE_KEYSPACE, ()).await?;
-    session.query(CREATE_TABLE, ()).await?;
-    let insert = session.prepare(INSERT).await?;
-    let next = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicU64::new(0));
-    let mut workers = JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        let (session, insert, next, done) = (session.clone(), insert.clone(), next.clone(), done.clone());
-        workers.spawn(async move {
-            let mut buf = BytesMut::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= rows {
-                    return Ok::<_, Error>(());
-                }
-                let (pk, ck) = key(i);
-                buf.clear();
-                write_value(i, value_bytes, &mut buf);
-                session.execute(&insert, (pk, ck, &buf[..])).await?;
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-    }
-    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(200));
-    loop {
-        tokio::select! {
-            joined = workers.join_next() => match joined {
-                None => break,
-                Some(Ok(Ok(()))) => {}
-                Some(Ok(Err(e))) => return Err(e),
-                Some(Err(e)) => return Err(Error::Unexpected(format!("a loader task failed: {e}"))),
-            },
-            _ = ticker.tick() => progress(done.load(Ordering::Relaxed)),
-        }
-    }
-    progress(done.load(Ordering::Relaxed));
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use tokio::sync::mpsc;
 
-use super::connection::Outgoing;
+use super::serve::Outgoing;
 use crate::protocol::response::{Event, EventType};
 use crate::protocol::{Response, ResponseMessage, Version};
 

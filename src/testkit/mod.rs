@@ -17,31 +17,35 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The testkit owns the server side only: nodes and clusters, serving client
+//! connections, executing CQL against an in-memory dataset, faults, counters and the
+//! demo dataset. It is built on the driver's protocol, types and values (`protocol`,
+//! `types`, `value`, and `token` for Murmur3) and never uses the driver itself
+//! (`connection`, `session`, `stream`): what drives a session against it lives with its
+//! users (the integration suite's `TestTarget` in `tests/integration/support/`, the
+//! examples' loader in `examples/support/demo.rs`).
+//!
 //! # Layout
 //! - `node`: [`TestCluster`] / [`TestNode`]: binding, start, stop, restart, topology.
-//! - `connection`: one client connection: handshake, version negotiation, framing
-//!   switch, authentication, the request loop.
-//! - `engine`: statement execution against the shared dataset.
+//! - `serve`: serving one client connection: handshake, version negotiation, framing
+//!   switch, authentication, the request loop, fault injection.
+//! - `engine`: statement execution against the shared dataset (schema, storage, SELECT
+//!   and paging, DML, PREPARE, DDL, the system tables).
 //! - `events`: connections registered for events.
 //! - `faults`, `stats`: fault injection rules and request counters.
 //! - `cql`: the CQL parser (crate-internal).
-//! - [`demo`]: the `bench.rows` dataset shared by the demo, examples and benchmarks.
-//! - `target`: [`TestTarget`], which runs a test against a testkit node or, when
-//!   `CQLSTREAM_TEST_CONTACT_POINTS` is set, a real cluster.
+//! - [`demo`]: the `bench.rows` dataset shared by the demo, examples and benchmarks
+//!   (schema, values, row check; the loaders are its users').
 
-pub(crate) mod connection;
 pub(crate) mod cql;
 pub mod demo;
 mod engine;
 mod events;
 mod faults;
 mod node;
+mod serve;
 mod stats;
-mod target;
 
 pub use faults::{Fault, FaultAction, Faults, Matcher};
 pub use node::{TestCluster, TestClusterBuilder, TestNode, TestNodeBuilder, VNODES};
 pub use stats::Stats;
-pub use target::{
-    CONTACT_POINTS_VAR, PASSWORD_VAR, PROTOCOL_VAR, RealCluster, TargetError, TestKeyspace, TestTarget, USERNAME_VAR,
-};

@@ -2,7 +2,7 @@
 //! topology every node reports (addresses, data centre, rack, tokens, host ids).
 //!
 //! Owns lifecycles and the accept loops. Connections are served by
-//! [`super::connection`]; statements are executed by [`super::engine::Engine`], one
+//! [`super::serve`]; statements are executed by [`super::engine::Engine`], one
 //! per cluster, so all nodes share one dataset. Events about a node (up, down) are
 //! pushed by the *other* nodes, as in Cassandra.
 
@@ -15,10 +15,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::connection;
 use super::engine::Engine;
 use super::events::Subscribers;
 use super::faults::Faults;
+use super::serve;
 use super::stats::Stats;
 use crate::protocol::request::Query;
 use crate::protocol::response::{ErrorBody, ErrorKind, Event, ResultBody, StatusChangeType, TopologyChangeType};
@@ -264,7 +264,7 @@ async fn accept_loop(
                 let conn_stop = Arc::new(conn_stop);
                 node.live().push(conn_stop.clone());
                 tokio::spawn(forward_stop(stop.clone(), conn_stop));
-                tokio::spawn(connection::serve(socket, cluster.clone(), index, conn_stopped));
+                tokio::spawn(serve::connection(socket, cluster.clone(), index, conn_stopped));
             }
         }
     }
@@ -336,8 +336,8 @@ impl TestCluster {
     /// Like [`TestCluster::execute`], with bound values for the statement's markers.
     pub fn execute_with(&self, cql: &str, values: Values) -> Result<ResultBody, ErrorBody> {
         let query = Query::new(cql, QueryParameters::new(Consistency::One).with_values(values));
-        let mut session = super::engine::Session::default();
-        let outcome = self.shared.engine.execute(&self.shared, 0, &mut session, Version::V5, Request::Query(query));
+        let mut client = super::engine::ClientState::default();
+        let outcome = self.shared.engine.execute(&self.shared, 0, &mut client, Version::V5, Request::Query(query));
         if let Some(event) = outcome.event {
             self.shared.broadcast(&event, None);
         }

@@ -7,7 +7,7 @@
 //! is not ours. Every test is bounded by [`LIMIT`] so a server that stops answering
 //! fails the test instead of hanging it.
 //!
-//! The tests go through `cqlstream::testkit::TestTarget` like the rest of the suite, but
+//! The tests go through `crate::support::TestTarget` like the rest of the suite, but
 //! they check the testkit itself, so against a real cluster
 //! (`CQLSTREAM_TEST_CONTACT_POINTS`) each one is skipped and says why.
 
@@ -17,8 +17,9 @@ use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use cqlstream::protocol::Version;
-use cqlstream::testkit::{TestCluster, TestNode, TestTarget, VNODES};
+use cqlstream::testkit::{TestCluster, TestNode, VNODES};
 use futures_util::{StreamExt, TryStreamExt};
 use scylla::client::Compression;
 use scylla::client::session::Session;

@@ -6,10 +6,11 @@
 //!   them (their compile errors are checked by the package in `tests/compile_fail/`);
 //! - `connection`, `session`, `stream`: the driver's layers against a server;
 //! - `testkit`: the test server over TCP, driven by a scripted client;
-//! - `interop_scylla`: the `scylla` crate against the test server.
+//! - `interop_scylla`: the `scylla` crate against the test server;
+//! - `support`: what the server-facing areas share ([`support::TestTarget`]).
 //!
 //! The server-facing modules run against an in-process testkit node by default, or the
-//! real cluster `CQLSTREAM_TEST_CONTACT_POINTS` names (`cqlstream::testkit::TestTarget`).
+//! real cluster `CQLSTREAM_TEST_CONTACT_POINTS` names (`support::TestTarget`).
 //! `cargo test --all-features --test integration session::` runs one area.
 
 #[cfg(feature = "testkit")]
@@ -23,5 +24,7 @@ mod protocol;
 mod session;
 #[cfg(feature = "testkit")]
 mod stream;
+#[cfg(feature = "testkit")]
+mod support;
 #[cfg(feature = "testkit")]
 mod testkit;

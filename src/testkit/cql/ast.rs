@@ -46,7 +46,7 @@ impl QualifiedName {
 
 /// One parsed statement.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Statement {
+pub(crate) enum CqlStatement {
     /// `USE ks`
     Use(String),
     /// `CREATE KEYSPACE`
@@ -87,19 +87,19 @@ pub(crate) enum Statement {
     /// `DELETE`
     Delete(Delete),
     /// `BEGIN ... BATCH ... APPLY BATCH`
-    Batch(Batch),
+    Batch(CqlBatch),
 }
 
-impl Statement {
+impl CqlStatement {
     /// The table a statement reads or writes, if it names one.
     pub(crate) fn table(&self) -> Option<&QualifiedName> {
         match self {
-            Statement::CreateTable(t) => Some(&t.name),
-            Statement::DropTable { name, .. } | Statement::Truncate(name) => Some(name),
-            Statement::Select(s) => Some(&s.table),
-            Statement::Insert(i) => Some(&i.table),
-            Statement::Update(u) => Some(&u.table),
-            Statement::Delete(d) => Some(&d.table),
+            CqlStatement::CreateTable(t) => Some(&t.name),
+            CqlStatement::DropTable { name, .. } | CqlStatement::Truncate(name) => Some(name),
+            CqlStatement::Select(s) => Some(&s.table),
+            CqlStatement::Insert(i) => Some(&i.table),
+            CqlStatement::Update(u) => Some(&u.table),
+            CqlStatement::Delete(d) => Some(&d.table),
             _ => None,
         }
     }
@@ -672,7 +672,7 @@ pub(crate) enum BatchKind {
 
 /// `BEGIN [UNLOGGED | COUNTER] BATCH [USING TIMESTAMP t] stmt; ... APPLY BATCH`
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Batch {
+pub(crate) struct CqlBatch {
     /// The kind.
     pub(crate) kind: BatchKind,
     /// `USING`; Cassandra rejects a TTL here (as `Invalid`), the parser keeps it.

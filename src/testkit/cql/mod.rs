@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! parse("SELECT v FROM ks.t WHERE k = ?")
-//!   -> Parsed { statement: Statement::Select(..), bind_markers: [None] }
+//!   -> Parsed { statement: CqlStatement::Select(..), bind_markers: [None] }
 //! ```
 //!
 //! # Layout
@@ -36,7 +36,7 @@ pub(crate) use ast::*;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Parsed {
     /// The statement.
-    pub(crate) statement: Statement,
+    pub(crate) statement: CqlStatement,
     /// One entry per bind marker in text order (the marker's `index`): the name of a
     /// `:name` marker, `None` for `?`. Its length is the number of values to bind.
     pub(crate) bind_markers: Vec<Option<String>>,

@@ -1,4 +1,4 @@
-//! The recursive-descent parser: tokens to a [`Statement`].
+//! The recursive-descent parser: tokens to a [`CqlStatement`].
 //!
 //! One function per grammar rule, one token of lookahead almost everywhere (a few
 //! rules peek two or three tokens to tell `f(x)` from `c`, `(int) x` from `(1, 2)`, or
@@ -231,17 +231,17 @@ impl<'a> Parser<'a> {
     // ----- statements ---------------------------------------------------------------
 
     /// One statement, optional `;`s, then the end of the input.
-    pub(super) fn statement(&mut self) -> PResult<Statement> {
+    pub(super) fn statement(&mut self) -> PResult<CqlStatement> {
         let Tok::Word(w) = self.tok() else { return Err(self.no_viable()) };
         let st = match w.as_str() {
-            "select" => Statement::Select(self.select()?),
-            "insert" => Statement::Insert(self.insert()?),
-            "update" => Statement::Update(self.update()?),
-            "delete" => Statement::Delete(self.delete()?),
-            "begin" => Statement::Batch(self.batch()?),
+            "select" => CqlStatement::Select(self.select()?),
+            "insert" => CqlStatement::Insert(self.insert()?),
+            "update" => CqlStatement::Update(self.update()?),
+            "delete" => CqlStatement::Delete(self.delete()?),
+            "begin" => CqlStatement::Batch(self.batch()?),
             "use" => {
                 self.bump();
-                Statement::Use(self.ident()?)
+                CqlStatement::Use(self.ident()?)
             }
             "create" => self.create_statement()?,
             "drop" => self.drop_statement()?,
@@ -250,7 +250,7 @@ impl<'a> Parser<'a> {
                 if !self.eat_word("table") {
                     self.eat_word("columnfamily");
                 }
-                Statement::Truncate(self.qualified_name()?)
+                CqlStatement::Truncate(self.qualified_name()?)
             }
             _ => return Err(self.no_viable()),
         };
@@ -262,7 +262,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `CREATE KEYSPACE | TABLE | TYPE ...`
-    fn create_statement(&mut self) -> PResult<Statement> {
+    fn create_statement(&mut self) -> PResult<CqlStatement> {
         self.bump();
         let Tok::Word(w) = self.tok() else { return Err(self.no_viable()) };
         match w.as_str() {
@@ -272,11 +272,11 @@ impl<'a> Parser<'a> {
                 let name = self.ident()?;
                 self.expect_word("with")?;
                 let options = self.properties()?;
-                Ok(Statement::CreateKeyspace(CreateKeyspace { if_not_exists, name, options }))
+                Ok(CqlStatement::CreateKeyspace(CreateKeyspace { if_not_exists, name, options }))
             }
             "table" | "columnfamily" => {
                 self.bump();
-                Ok(Statement::CreateTable(self.create_table()?))
+                Ok(CqlStatement::CreateTable(self.create_table()?))
             }
             "type" => {
                 self.bump();
@@ -293,31 +293,31 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.expect(&Tok::RParen)?;
-                Ok(Statement::CreateType(CreateType { if_not_exists, name, fields }))
+                Ok(CqlStatement::CreateType(CreateType { if_not_exists, name, fields }))
             }
             _ => Err(self.no_viable()),
         }
     }
 
     /// `DROP KEYSPACE | TABLE | TYPE ...`
-    fn drop_statement(&mut self) -> PResult<Statement> {
+    fn drop_statement(&mut self) -> PResult<CqlStatement> {
         self.bump();
         let Tok::Word(w) = self.tok() else { return Err(self.no_viable()) };
         match w.as_str() {
             "keyspace" | "schema" => {
                 self.bump();
                 let if_exists = self.if_exists()?;
-                Ok(Statement::DropKeyspace { if_exists, name: self.ident()? })
+                Ok(CqlStatement::DropKeyspace { if_exists, name: self.ident()? })
             }
             "table" | "columnfamily" => {
                 self.bump();
                 let if_exists = self.if_exists()?;
-                Ok(Statement::DropTable { if_exists, name: self.qualified_name()? })
+                Ok(CqlStatement::DropTable { if_exists, name: self.qualified_name()? })
             }
             "type" => {
                 self.bump();
                 let if_exists = self.if_exists()?;
-                Ok(Statement::DropType { if_exists, name: self.qualified_name()? })
+                Ok(CqlStatement::DropType { if_exists, name: self.qualified_name()? })
             }
             _ => Err(self.no_viable()),
         }
@@ -903,7 +903,7 @@ impl<'a> Parser<'a> {
         Ok(Delete { targets, table, using, where_clause, condition })
     }
 
-    fn batch(&mut self) -> PResult<Batch> {
+    fn batch(&mut self) -> PResult<CqlBatch> {
         self.expect_word("begin")?;
         let kind = if self.eat_word("unlogged") {
             BatchKind::Unlogged
@@ -929,7 +929,7 @@ impl<'a> Parser<'a> {
         }
         self.expect_word("apply")?;
         self.expect_word("batch")?;
-        Ok(Batch { kind, using, statements })
+        Ok(CqlBatch { kind, using, statements })
     }
 
     // ----- types --------------------------------------------------------------------

@@ -15,7 +15,7 @@ fn ok(cql: &str) -> Parsed {
     }
 }
 
-fn stmt(cql: &str) -> Statement {
+fn stmt(cql: &str) -> CqlStatement {
     ok(cql).statement
 }
 
@@ -28,35 +28,35 @@ fn err(cql: &str) -> ParseError {
 
 fn select(cql: &str) -> Select {
     match stmt(cql) {
-        Statement::Select(s) => s,
+        CqlStatement::Select(s) => s,
         other => panic!("not a select: {other:?}"),
     }
 }
 
 fn insert(cql: &str) -> Insert {
     match stmt(cql) {
-        Statement::Insert(i) => i,
+        CqlStatement::Insert(i) => i,
         other => panic!("not an insert: {other:?}"),
     }
 }
 
 fn update(cql: &str) -> Update {
     match stmt(cql) {
-        Statement::Update(u) => u,
+        CqlStatement::Update(u) => u,
         other => panic!("not an update: {other:?}"),
     }
 }
 
 fn delete(cql: &str) -> Delete {
     match stmt(cql) {
-        Statement::Delete(d) => d,
+        CqlStatement::Delete(d) => d,
         other => panic!("not a delete: {other:?}"),
     }
 }
 
 fn create_table(cql: &str) -> CreateTable {
     match stmt(cql) {
-        Statement::CreateTable(t) => t,
+        CqlStatement::CreateTable(t) => t,
         other => panic!("not a create table: {other:?}"),
     }
 }
@@ -116,10 +116,10 @@ fn native(t: ColumnType) -> CqlType {
 
 #[test]
 fn use_keyspace() {
-    assert_eq!(stmt("USE ks"), Statement::Use("ks".into()));
-    assert_eq!(stmt("use MyKs;"), Statement::Use("myks".into()));
-    assert_eq!(stmt(r#"USE "MyKs""#), Statement::Use("MyKs".into()));
-    assert_eq!(stmt("USE key"), Statement::Use("key".into()), "non-reserved keywords are names");
+    assert_eq!(stmt("USE ks"), CqlStatement::Use("ks".into()));
+    assert_eq!(stmt("use MyKs;"), CqlStatement::Use("myks".into()));
+    assert_eq!(stmt(r#"USE "MyKs""#), CqlStatement::Use("MyKs".into()));
+    assert_eq!(stmt("USE key"), CqlStatement::Use("key".into()), "non-reserved keywords are names");
     err("USE select");
     err("USE");
 }
@@ -137,18 +137,18 @@ fn create_and_drop_keyspace() {
         name: "ks".into(),
         options: vec![("replication".into(), replication.clone()), ("durable_writes".into(), Literal::Bool(true))],
     };
-    assert_eq!(s, Statement::CreateKeyspace(expected.clone()));
+    assert_eq!(s, CqlStatement::CreateKeyspace(expected.clone()));
     assert_eq!(expected.option("replication"), Some(&replication));
 
-    let Statement::CreateKeyspace(k) =
+    let CqlStatement::CreateKeyspace(k) =
         stmt("create schema \"Ks\" with REPLICATION = { 'class' : 'NetworkTopologyStrategy', 'dc1' : '3', 'dc2': 2 }")
     else {
         panic!()
     };
     assert_eq!((k.if_not_exists, k.name.as_str(), k.options.len()), (false, "Ks", 1));
 
-    assert_eq!(stmt("DROP KEYSPACE ks"), Statement::DropKeyspace { if_exists: false, name: "ks".into() });
-    assert_eq!(stmt("drop keyspace if exists ks;"), Statement::DropKeyspace { if_exists: true, name: "ks".into() });
+    assert_eq!(stmt("DROP KEYSPACE ks"), CqlStatement::DropKeyspace { if_exists: false, name: "ks".into() });
+    assert_eq!(stmt("drop keyspace if exists ks;"), CqlStatement::DropKeyspace { if_exists: true, name: "ks".into() });
 
     let e = err("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy'} AND replication = {}");
     assert_eq!(e.message, "Multiple definition for property replication");
@@ -171,10 +171,10 @@ fn create_and_drop_type() {
             ("home".into(), CqlType::UserDefined { keyspace: Some("ks".into()), name: "geo".into() }),
         ],
     };
-    assert_eq!(s, Statement::CreateType(expected));
+    assert_eq!(s, CqlStatement::CreateType(expected));
     assert_eq!(
         stmt("DROP TYPE IF EXISTS address"),
-        Statement::DropType { if_exists: true, name: QualifiedName::bare("address") }
+        CqlStatement::DropType { if_exists: true, name: QualifiedName::bare("address") }
     );
     err("CREATE TYPE t ()");
 }
@@ -262,14 +262,14 @@ fn create_table_primary_key_forms() {
 fn drop_and_truncate() {
     assert_eq!(
         stmt("DROP TABLE ks.t"),
-        Statement::DropTable { if_exists: false, name: QualifiedName::qualified("ks", "t") }
+        CqlStatement::DropTable { if_exists: false, name: QualifiedName::qualified("ks", "t") }
     );
     assert_eq!(
         stmt("DROP COLUMNFAMILY IF EXISTS t"),
-        Statement::DropTable { if_exists: true, name: QualifiedName::bare("t") }
+        CqlStatement::DropTable { if_exists: true, name: QualifiedName::bare("t") }
     );
-    assert_eq!(stmt("TRUNCATE t"), Statement::Truncate(QualifiedName::bare("t")));
-    assert_eq!(stmt("TRUNCATE TABLE ks.t;"), Statement::Truncate(QualifiedName::qualified("ks", "t")));
+    assert_eq!(stmt("TRUNCATE t"), CqlStatement::Truncate(QualifiedName::bare("t")));
+    assert_eq!(stmt("TRUNCATE TABLE ks.t;"), CqlStatement::Truncate(QualifiedName::qualified("ks", "t")));
     assert_eq!(stmt("truncate columnfamily t").table(), Some(&QualifiedName::bare("t")));
 }
 
@@ -288,7 +288,7 @@ fn insert_forms() {
     );
     let p =
         ok("INSERT INTO t (k, v, ts) VALUES (?, :v, toTimestamp(now())) IF NOT EXISTS USING TTL 86400 AND TIMESTAMP ?");
-    let Statement::Insert(i) = p.statement else { panic!() };
+    let CqlStatement::Insert(i) = p.statement else { panic!() };
     assert_eq!(i.values, vec![marker(0), named(1, "v"), func("totimestamp", vec![func("now", vec![])])]);
     assert!(i.if_not_exists);
     assert_eq!(i.using, Using { ttl: Some(int("86400")), timestamp: Some(marker(2)) });
@@ -566,25 +566,26 @@ fn batches() {
           UPDATE t SET v = ? WHERE k = ?
           DELETE FROM t WHERE k = :gone;
         APPLY BATCH;");
-    let Statement::Batch(b) = p.statement else { panic!() };
+    let CqlStatement::Batch(b) = p.statement else { panic!() };
     assert_eq!((b.kind, b.using.clone(), b.statements.len()), (BatchKind::Logged, Using::default(), 3));
     assert!(matches!(&b.statements[0], Modification::Insert(i) if i.values == vec![marker(0), marker(1)]));
     assert!(matches!(&b.statements[1], Modification::Update(u) if u.where_clause == vec![eq("k", marker(3))]));
     assert!(matches!(&b.statements[2], Modification::Delete(d) if d.where_clause == vec![eq("k", named(4, "gone"))]));
     assert_eq!(p.bind_markers, vec![None, None, None, None, Some("gone".into())]);
 
-    let Statement::Batch(b) = stmt("begin unlogged batch using timestamp 42 insert into t (k) values (1) apply batch")
+    let CqlStatement::Batch(b) =
+        stmt("begin unlogged batch using timestamp 42 insert into t (k) values (1) apply batch")
     else {
         panic!()
     };
     assert_eq!((b.kind, b.using.timestamp), (BatchKind::Unlogged, Some(int("42"))));
-    let Statement::Batch(b) = stmt("BEGIN COUNTER BATCH UPDATE t SET c = c + 1 WHERE k = 1; APPLY BATCH") else {
+    let CqlStatement::Batch(b) = stmt("BEGIN COUNTER BATCH UPDATE t SET c = c + 1 WHERE k = 1; APPLY BATCH") else {
         panic!()
     };
     assert_eq!(b.kind, BatchKind::Counter);
     assert_eq!(
         stmt("BEGIN BATCH APPLY BATCH"),
-        Statement::Batch(Batch { kind: BatchKind::Logged, using: Using::default(), statements: vec![] })
+        CqlStatement::Batch(CqlBatch { kind: BatchKind::Logged, using: Using::default(), statements: vec![] })
     );
     err("BEGIN BATCH SELECT * FROM t APPLY BATCH");
     err("BEGIN BATCH INSERT INTO t (k) VALUES (1)");
@@ -716,7 +717,7 @@ fn driver_statements_parse_to_the_expected_trees() {
     let p = ok(
         "SELECT keyspace_name, table_name, column_name, kind, position, type FROM system_schema.columns where keyspace_name in ?",
     );
-    let Statement::Select(s) = p.statement else { panic!() };
+    let CqlStatement::Select(s) = p.statement else { panic!() };
     assert_eq!(items(&s.projection)[5], col("type"));
     assert_eq!(
         s.where_clause,
@@ -837,7 +838,7 @@ fn bind_markers_are_numbered_in_text_order_and_keep_their_names() {
             None
         ]
     );
-    let Statement::Update(u) = p.statement else { panic!() };
+    let CqlStatement::Update(u) = p.statement else { panic!() };
     assert_eq!(u.using.ttl, Some(marker(0)));
     assert_eq!(u.assignments[1], Assignment::SetElement { column: "b".into(), key: marker(2), value: named(3, "B") });
     assert_eq!(u.where_clause[0], eq("k", named(5, "k")));
@@ -911,7 +912,7 @@ fn large_statements_parse_in_linear_time() {
     let markers = vec!["?"; 100_000].join(", ");
     assert_eq!(ok(&format!("SELECT * FROM t WHERE k IN ({markers})")).bind_markers.len(), 100_000);
     let opts = (0..50_000).map(|i| format!("o{i} = {i}")).collect::<Vec<_>>().join(" AND ");
-    let Statement::CreateKeyspace(k) = stmt(&format!("CREATE KEYSPACE ks WITH {opts}")) else { panic!() };
+    let CqlStatement::CreateKeyspace(k) = stmt(&format!("CREATE KEYSPACE ks WITH {opts}")) else { panic!() };
     assert_eq!(k.options.len(), 50_000);
     let batch = "INSERT INTO t (k, v) VALUES (?, ?); ".repeat(20_000);
     let p = ok(&format!("BEGIN UNLOGGED BATCH {batch} APPLY BATCH"));

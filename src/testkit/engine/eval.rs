@@ -14,18 +14,18 @@ use crate::value::{CqlDate, CqlTime, CqlTimestamp, CqlValue};
 
 /// A term's value: a value, null, or "unset" (leave the column alone).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Eval {
+pub(crate) enum TermValue {
     Null,
     Unset,
     Value(CqlValue),
 }
 
-impl Eval {
+impl TermValue {
     pub(crate) fn into_value(self, what: &str) -> Result<CqlValue, ExecError> {
         match self {
-            Eval::Value(v) => Ok(v),
-            Eval::Null => Err(ExecError::invalid(format!("Invalid null value for {what}"))),
-            Eval::Unset => Err(ExecError::invalid(format!("Invalid unset value for {what}"))),
+            TermValue::Value(v) => Ok(v),
+            TermValue::Null => Err(ExecError::invalid(format!("Invalid null value for {what}"))),
+            TermValue::Unset => Err(ExecError::invalid(format!("Invalid unset value for {what}"))),
         }
     }
 }
@@ -92,22 +92,22 @@ impl<'a> Binds<'a> {
 }
 
 /// Evaluates `term` as a value of `typ`; `what` names the column for errors.
-pub(crate) fn eval(term: &Term, typ: &ColumnType, binds: &Binds<'_>, what: &str) -> Result<Eval, ExecError> {
+pub(crate) fn eval(term: &Term, typ: &ColumnType, binds: &Binds<'_>, what: &str) -> Result<TermValue, ExecError> {
     match term {
         Term::Literal(lit) => match CqlValue::from_literal(lit, typ) {
-            Ok(Some(v)) => Ok(Eval::Value(v)),
-            Ok(None) => Ok(Eval::Null),
+            Ok(Some(v)) => Ok(TermValue::Value(v)),
+            Ok(None) => Ok(TermValue::Null),
             Err(e) => Err(ExecError::invalid(format!("Invalid value for \"{what}\" of type {typ}: {e}"))),
         },
         Term::Bind(m) => match binds.get(m) {
             None => Err(ExecError::invalid(format!("No value bound for \"{what}\""))),
-            Some(ValueRef::Null) => Ok(Eval::Null),
-            Some(ValueRef::NotSet) => Ok(Eval::Unset),
+            Some(ValueRef::Null) => Ok(TermValue::Null),
+            Some(ValueRef::NotSet) => Ok(TermValue::Unset),
             Some(ValueRef::Bytes(b)) => {
                 let mut v = CqlValue::decode(typ, b)
                     .map_err(|e| ExecError::invalid(format!("Exception while binding column {what}: {e}")))?;
                 v.normalize();
-                Ok(Eval::Value(v))
+                Ok(TermValue::Value(v))
             }
         },
         Term::Cast { term, .. } => eval(term, typ, binds, what),
@@ -132,19 +132,19 @@ pub(crate) fn eval(term: &Term, typ: &ColumnType, binds: &Binds<'_>, what: &str)
                 _ => CqlValue::List(items),
             };
             v.normalize();
-            Ok(Eval::Value(v))
+            Ok(TermValue::Value(v))
         }
         Term::Set(items) => {
             let elem = match typ {
                 ColumnType::Set(e) => e,
-                ColumnType::Map(..) if items.is_empty() => return Ok(Eval::Value(CqlValue::Map(Vec::new()))),
+                ColumnType::Map(..) if items.is_empty() => return Ok(TermValue::Value(CqlValue::Map(Vec::new()))),
                 other => return Err(ExecError::invalid(format!("Invalid set literal for {what} of type {other}"))),
             };
             let mut v = CqlValue::Set(
                 items.iter().map(|t| eval(t, elem, binds, what)?.into_value(what)).collect::<Result<_, _>>()?,
             );
             v.normalize();
-            Ok(Eval::Value(v))
+            Ok(TermValue::Value(v))
         }
         Term::Map(entries) => {
             let ColumnType::Map(kt, vt) = typ else {
@@ -158,7 +158,7 @@ pub(crate) fn eval(term: &Term, typ: &ColumnType, binds: &Binds<'_>, what: &str)
                 .collect::<Result<Vec<_>, ExecError>>()?;
             let mut v = CqlValue::Map(entries);
             v.normalize();
-            Ok(Eval::Value(v))
+            Ok(TermValue::Value(v))
         }
         Term::Tuple(items) => {
             let ColumnType::Tuple(types) = typ else {
@@ -171,11 +171,11 @@ pub(crate) fn eval(term: &Term, typ: &ColumnType, binds: &Binds<'_>, what: &str)
                 .iter()
                 .zip(types)
                 .map(|(t, ty)| match eval(t, ty, binds, what)? {
-                    Eval::Value(v) => Ok(Some(v)),
+                    TermValue::Value(v) => Ok(Some(v)),
                     _ => Ok(None),
                 })
                 .collect::<Result<Vec<_>, ExecError>>()?;
-            Ok(Eval::Value(CqlValue::Tuple(items)))
+            Ok(TermValue::Value(CqlValue::Tuple(items)))
         }
         Term::Udt(fields) => {
             let ColumnType::Udt(udt) = typ else {
@@ -185,7 +185,7 @@ pub(crate) fn eval(term: &Term, typ: &ColumnType, binds: &Binds<'_>, what: &str)
             for (name, ty) in &udt.fields {
                 let v = match fields.iter().find(|(n, _)| n == name) {
                     Some((_, t)) => match eval(t, ty, binds, what)? {
-                        Eval::Value(v) => Some(v),
+                        TermValue::Value(v) => Some(v),
                         _ => None,
                     },
                     None => None,
@@ -198,7 +198,7 @@ pub(crate) fn eval(term: &Term, typ: &ColumnType, binds: &Binds<'_>, what: &str)
                     udt.name
                 )));
             }
-            Ok(Eval::Value(CqlValue::Udt { keyspace: udt.keyspace.clone(), name: udt.name.clone(), fields: out }))
+            Ok(TermValue::Value(CqlValue::Udt { keyspace: udt.keyspace.clone(), name: udt.name.clone(), fields: out }))
         }
     }
 }
@@ -224,7 +224,13 @@ pub(crate) fn timeuuid_now() -> Uuid {
     Uuid::from_fields(time_low, time_mid, time_hi, &[0x80, 0x01, 0x5e, 0x57, 0x4b, 0x17, 0x00, 0x01])
 }
 
-fn function(name: &str, args: &[Term], typ: &ColumnType, binds: &Binds<'_>, what: &str) -> Result<Eval, ExecError> {
+fn function(
+    name: &str,
+    args: &[Term],
+    typ: &ColumnType,
+    binds: &Binds<'_>,
+    what: &str,
+) -> Result<TermValue, ExecError> {
     let ts = || CqlTimestamp(now_millis());
     let v = match (name, args) {
         ("now" | "currenttimeuuid", []) => CqlValue::Timeuuid(timeuuid_now()),
@@ -245,7 +251,7 @@ fn function(name: &str, args: &[Term], typ: &ColumnType, binds: &Binds<'_>, what
                 .map_err(|e| ExecError::invalid(e.to_string()))?,
         ),
         ("totimestamp", [arg]) => match eval(arg, &ColumnType::Timeuuid, binds, what)? {
-            Eval::Value(CqlValue::Timeuuid(u)) => {
+            TermValue::Value(CqlValue::Timeuuid(u)) => {
                 let (secs, nanos) = u.get_timestamp().map(|t| t.to_unix()).unwrap_or((0, 0));
                 CqlValue::Timestamp(CqlTimestamp(secs as i64 * 1000 + i64::from(nanos) / 1_000_000))
             }
@@ -260,5 +266,5 @@ fn function(name: &str, args: &[Term], typ: &ColumnType, binds: &Binds<'_>, what
             "Type error: {name}() cannot be passed as argument for \"{what}\" of type {typ}: {e}"
         ))
     })?;
-    Ok(Eval::Value(v))
+    Ok(TermValue::Value(v))
 }

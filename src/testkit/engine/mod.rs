@@ -1,12 +1,17 @@
 //! The statement engine of the test server: executes QUERY, PREPARE, EXECUTE and BATCH
 //! against the cluster's in-memory dataset, with Cassandra's semantics and errors.
 //!
-//! Owns dispatch, keyspace resolution, DDL, the per-node prepared statement caches and
-//! the result metadata rules (skip_metadata, v5 result_metadata_id and
-//! Metadata_changed). Parsing is [`crate::testkit::cql`]'s; values are
-//! [`crate::value`]'s; connections and faults are not its business.
+//! Owns dispatch, keyspace resolution, the per-client state ([`ClientState`]), the
+//! per-node prepared statement caches and the result metadata rules (skip_metadata, v5
+//! result_metadata_id and Metadata_changed). Each statement kind has a room of its
+//! own: `ddl` (CREATE/DROP/TRUNCATE), `select`, `modify` (INSERT/UPDATE/DELETE),
+//! `prepare` (bind marker metadata), `system` (the generated system tables); `schema`
+//! and `data` hold the dataset, `eval` turns terms into values, `paging` the paging
+//! state. Parsing is [`crate::testkit::cql`]'s; values are [`crate::value`]'s;
+//! connections and faults are not its business.
 
 mod data;
+mod ddl;
 mod eval;
 mod modify;
 mod paging;
@@ -15,24 +20,20 @@ mod schema;
 mod select;
 mod system;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::{Bytes, BytesMut};
-use uuid::Uuid;
 
-use self::data::TableData;
 use self::eval::Binds;
 use self::paging::PagingState;
-use self::schema::{Keyspace, Schema, Table, UserType};
-use super::cql::{self, Modification, Parsed, Statement};
+use self::schema::{Schema, Table};
+use super::cql::{self, CqlStatement, Modification, Parsed};
 use super::node::ClusterShared;
-use crate::protocol::column_type::UdtType;
 use crate::protocol::request::{BatchStatementKind, BatchType, QueryParameters};
 use crate::protocol::response::{
-    ColumnSpec, ErrorBody, ErrorKind, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata, SchemaChange,
-    SchemaChangeTarget, SchemaChangeType,
+    ColumnSpec, ErrorBody, ErrorKind, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata,
 };
 use crate::protocol::{Request, Response, Values, Version};
 use crate::value::Literal;
@@ -65,9 +66,11 @@ impl ExecError {
     }
 }
 
-/// Per-connection statement state.
+/// What the engine remembers about one client between its statements (one per client
+/// connection, or one per in-process `execute`): the keyspace of its last `USE`.
 #[derive(Debug, Default)]
-pub(crate) struct Session {
+pub(crate) struct ClientState {
+    /// The keyspace `USE` selected, if any.
     pub(crate) keyspace: Option<String>,
 }
 
@@ -101,7 +104,7 @@ impl<'a> Params<'a> {
 
 /// A statement prepared on one node.
 #[derive(Debug)]
-struct PreparedStatement {
+struct PreparedEntry {
     query: Arc<str>,
     keyspace: Option<String>,
     parsed: Parsed,
@@ -111,7 +114,7 @@ struct PreparedStatement {
 #[derive(Debug)]
 pub(crate) struct Engine {
     schema: RwLock<Schema>,
-    prepared: Vec<Mutex<HashMap<Bytes, Arc<PreparedStatement>>>>,
+    prepared: Vec<Mutex<HashMap<Bytes, Arc<PreparedEntry>>>>,
     next_id: AtomicU64,
 }
 
@@ -182,7 +185,7 @@ impl Engine {
         }
     }
 
-    fn lookup(&self, node: usize, id: &Bytes) -> Option<Arc<PreparedStatement>> {
+    fn lookup(&self, node: usize, id: &Bytes) -> Option<Arc<PreparedEntry>> {
         self.prepared.get(node)?.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
@@ -215,11 +218,11 @@ impl Engine {
         &self,
         cluster: &ClusterShared,
         node: usize,
-        session: &mut Session,
+        client: &mut ClientState,
         version: Version,
         request: Request,
     ) -> Outcome {
-        self.execute_with(cluster, node, session, version, request, None)
+        self.execute_with(cluster, node, client, version, request, None)
     }
 
     /// [`Engine::execute`], with a SELECT's page served with `page_rows` rows instead
@@ -228,7 +231,7 @@ impl Engine {
         &self,
         cluster: &ClusterShared,
         node: usize,
-        session: &mut Session,
+        client: &mut ClientState,
         version: Version,
         request: Request,
         page_rows: Option<usize>,
@@ -238,7 +241,7 @@ impl Engine {
             Request::Query(q) => parse(&q.query).and_then(|parsed| {
                 let binds = Binds::new(&q.params.values, &parsed.bind_markers)?;
                 let params = Params::of(&q.params, page_rows);
-                let (mut body, ev) = self.run(cluster, node, session, &parsed.statement, &binds, &params)?;
+                let (mut body, ev) = self.run(cluster, node, client, &parsed.statement, &binds, &params)?;
                 event = ev;
                 if q.params.skip_metadata
                     && let ResultBody::Rows(rows) = &mut body
@@ -247,7 +250,7 @@ impl Engine {
                 }
                 Ok(body)
             }),
-            Request::Prepare(p) => self.prepare(cluster, node, session, version, &p.query, p.keyspace.as_deref()),
+            Request::Prepare(p) => self.prepare(cluster, node, client, version, &p.query, p.keyspace.as_deref()),
             Request::Execute(e) => match self.lookup(node, &e.id) {
                 None => Err(ExecError {
                     kind: ErrorKind::Unprepared { id: e.id.clone() },
@@ -262,7 +265,7 @@ impl Engine {
                     if params.keyspace.is_none() {
                         params.keyspace = ps.keyspace.as_deref();
                     }
-                    let (mut body, ev) = self.run(cluster, node, session, &ps.parsed.statement, &binds, &params)?;
+                    let (mut body, ev) = self.run(cluster, node, client, &ps.parsed.statement, &binds, &params)?;
                     event = ev;
                     if let ResultBody::Rows(rows) = &mut body {
                         // spec v5 §4.2.5.2: a stale id gets the new metadata and id (the id is
@@ -287,7 +290,7 @@ impl Engine {
                     Ok(body)
                 })(),
             },
-            Request::Batch(b) => self.batch(cluster, node, session, version, &b),
+            Request::Batch(b) => self.batch(cluster, node, client, version, &b),
             other => Err(ExecError::protocol(format!("Unexpected message {:?}", other.opcode()))),
         };
         match result {
@@ -300,9 +303,9 @@ impl Engine {
         &self,
         named: Option<&'a str>,
         params: &'a Params<'_>,
-        session: &'a Session,
+        client: &'a ClientState,
     ) -> Result<&'a str, ExecError> {
-        named.or(params.keyspace).or(session.keyspace.as_deref()).ok_or_else(|| {
+        named.or(params.keyspace).or(client.keyspace.as_deref()).ok_or_else(|| {
             ExecError::invalid(
                 "No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename",
             )
@@ -314,21 +317,21 @@ impl Engine {
         &self,
         cluster: &ClusterShared,
         node: usize,
-        session: &mut Session,
-        stmt: &Statement,
+        client: &mut ClientState,
+        stmt: &CqlStatement,
         binds: &Binds<'_>,
         params: &Params<'_>,
     ) -> Result<(ResultBody, Option<Event>), ExecError> {
         match stmt {
-            Statement::Use(ks) => {
+            CqlStatement::Use(ks) => {
                 if !system::is_system(ks) {
                     self.schema_read().keyspace(ks)?;
                 }
-                session.keyspace = Some(ks.clone());
+                client.keyspace = Some(ks.clone());
                 Ok((ResultBody::SetKeyspace(ks.clone()), None))
             }
-            Statement::Select(s) => {
-                let ks = self.keyspace_of(s.table.keyspace.as_deref(), params, session)?;
+            CqlStatement::Select(s) => {
+                let ks = self.keyspace_of(s.table.keyspace.as_deref(), params, client)?;
                 if system::is_system(ks) {
                     let (t, data) = {
                         let schema = self.schema_read();
@@ -341,30 +344,30 @@ impl Engine {
                 let data = table.data.read().unwrap_or_else(|e| e.into_inner());
                 Ok((ResultBody::Rows(select::run(&table.schema, &data, s, binds, params, false)?), None))
             }
-            Statement::Insert(i) => self.modify(params, session, ModRef::Insert(i), binds),
-            Statement::Update(u) => self.modify(params, session, ModRef::Update(u), binds),
-            Statement::Delete(d) => self.modify(params, session, ModRef::Delete(d), binds),
-            Statement::Batch(b) => {
+            CqlStatement::Insert(i) => self.modify(params, client, ModRef::Insert(i), binds),
+            CqlStatement::Update(u) => self.modify(params, client, ModRef::Update(u), binds),
+            CqlStatement::Delete(d) => self.modify(params, client, ModRef::Delete(d), binds),
+            CqlStatement::Batch(b) => {
                 let counter = b.kind == cql::BatchKind::Counter;
                 for m in &b.statements {
-                    self.check_batch_kind(params, session, m.into(), counter)?;
+                    self.check_batch_kind(params, client, m.into(), counter)?;
                 }
                 for m in &b.statements {
-                    self.modify(params, session, m.into(), binds)?;
+                    self.modify(params, client, m.into(), binds)?;
                 }
                 Ok((ResultBody::Void, None))
             }
-            ddl => self.ddl(params, session, ddl),
+            ddl => self.ddl(params, client, ddl),
         }
     }
 
-    fn table_for(&self, params: &Params<'_>, session: &Session, m: ModRef<'_>) -> Result<Arc<Table>, ExecError> {
+    fn table_for(&self, params: &Params<'_>, client: &ClientState, m: ModRef<'_>) -> Result<Arc<Table>, ExecError> {
         let name = match m {
             ModRef::Insert(i) => &i.table,
             ModRef::Update(u) => &u.table,
             ModRef::Delete(d) => &d.table,
         };
-        let ks = self.keyspace_of(name.keyspace.as_deref(), params, session)?;
+        let ks = self.keyspace_of(name.keyspace.as_deref(), params, client)?;
         if system::is_system(ks) {
             return Err(ExecError {
                 kind: ErrorKind::Unauthorized,
@@ -377,11 +380,11 @@ impl Engine {
     fn check_batch_kind(
         &self,
         params: &Params<'_>,
-        session: &Session,
+        client: &ClientState,
         m: ModRef<'_>,
         counter: bool,
     ) -> Result<(), ExecError> {
-        let t = self.table_for(params, session, m)?;
+        let t = self.table_for(params, client, m)?;
         if t.schema.is_counter && !counter {
             return Err(ExecError::invalid("Cannot include a counter statement in a logged batch"));
         }
@@ -394,11 +397,11 @@ impl Engine {
     fn modify(
         &self,
         params: &Params<'_>,
-        session: &Session,
+        client: &ClientState,
         m: ModRef<'_>,
         binds: &Binds<'_>,
     ) -> Result<(ResultBody, Option<Event>), ExecError> {
-        let table = self.table_for(params, session, m)?;
+        let table = self.table_for(params, client, m)?;
         let mut data = table.data.write().unwrap_or_else(|e| e.into_inner());
         let rows = match m {
             ModRef::Insert(i) => modify::insert(&table.schema, &mut data, i, binds)?,
@@ -412,25 +415,28 @@ impl Engine {
         &self,
         _cluster: &ClusterShared,
         node: usize,
-        session: &mut Session,
+        client: &mut ClientState,
         _version: Version,
         b: &crate::protocol::request::Batch,
     ) -> Result<ResultBody, ExecError> {
         let keyspace = b.keyspace.as_deref();
         let params = Params { keyspace, ..Params::default() };
         // Resolve every statement before applying any, so a bad one changes nothing.
-        let mut items: Vec<(Arc<PreparedStatement>, &Values)> = Vec::new();
+        let mut items: Vec<(Arc<PreparedEntry>, &Values)> = Vec::new();
         for s in &b.statements {
             let ps = match &s.kind {
                 BatchStatementKind::Query(q) => {
-                    Arc::new(PreparedStatement { query: Arc::from(q.as_str()), keyspace: None, parsed: parse(q)? })
+                    Arc::new(PreparedEntry { query: Arc::from(q.as_str()), keyspace: None, parsed: parse(q)? })
                 }
                 BatchStatementKind::Prepared(id) => self.lookup(node, id).ok_or_else(|| ExecError {
                     kind: ErrorKind::Unprepared { id: id.clone() },
                     message: format!("Prepared query with ID {} not found", hex(id)),
                 })?,
             };
-            if !matches!(ps.parsed.statement, Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)) {
+            if !matches!(
+                ps.parsed.statement,
+                CqlStatement::Insert(_) | CqlStatement::Update(_) | CqlStatement::Delete(_)
+            ) {
                 return Err(ExecError::invalid(
                     "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.",
                 ));
@@ -440,12 +446,12 @@ impl Engine {
         let counter = b.batch_type == BatchType::Counter;
         for (ps, _) in &items {
             let p = Params { keyspace: keyspace.or(ps.keyspace.as_deref()), ..Params::default() };
-            self.check_batch_kind(&p, session, to_modification(&ps.parsed.statement)?, counter)?;
+            self.check_batch_kind(&p, client, to_modification(&ps.parsed.statement)?, counter)?;
         }
         for (ps, values) in items {
             let binds = Binds::new(values, &ps.parsed.bind_markers)?;
             let p = Params { keyspace: params.keyspace.or(ps.keyspace.as_deref()), ..Params::default() };
-            self.modify(&p, session, to_modification(&ps.parsed.statement)?, &binds)?;
+            self.modify(&p, client, to_modification(&ps.parsed.statement)?, &binds)?;
         }
         Ok(ResultBody::Void)
     }
@@ -454,7 +460,7 @@ impl Engine {
         &self,
         cluster: &ClusterShared,
         node: usize,
-        session: &Session,
+        client: &ClientState,
         version: Version,
         query: &str,
         keyspace: Option<&str>,
@@ -463,19 +469,19 @@ impl Engine {
             n.stats.record_prepare(query);
         }
         let parsed = parse(query)?;
-        let ks = keyspace.map(str::to_owned).or_else(|| session.keyspace.clone());
+        let ks = keyspace.map(str::to_owned).or_else(|| client.keyspace.clone());
         let params = Params { keyspace: ks.as_deref(), ..Params::default() };
         let table_name = match &parsed.statement {
-            Statement::Select(s) => Some(&s.table),
-            Statement::Insert(i) => Some(&i.table),
-            Statement::Update(u) => Some(&u.table),
-            Statement::Delete(d) => Some(&d.table),
+            CqlStatement::Select(s) => Some(&s.table),
+            CqlStatement::Insert(i) => Some(&i.table),
+            CqlStatement::Update(u) => Some(&u.table),
+            CqlStatement::Delete(d) => Some(&d.table),
             _ => None,
         };
         // The table the statement runs on: stored, or a generated system table.
         let (table, generated): (Option<Arc<Table>>, Option<schema::TableSchema>) = match table_name {
             Some(name) => {
-                let k = self.keyspace_of(name.keyspace.as_deref(), &params, session)?;
+                let k = self.keyspace_of(name.keyspace.as_deref(), &params, client)?;
                 if system::is_system(k) {
                     let schema = self.schema_read();
                     (None, Some(system::table(cluster, node, &schema, k, &name.name)?.0))
@@ -488,9 +494,9 @@ impl Engine {
         let t: Option<&schema::TableSchema> = table.as_ref().map(|t| &*t.schema).or(generated.as_ref());
         let mut vars = prepare::Variables::new(parsed.bind_markers.len());
         let mut batch_tables = Vec::new();
-        if let Statement::Batch(b) = &parsed.statement {
+        if let CqlStatement::Batch(b) = &parsed.statement {
             for m in &b.statements {
-                batch_tables.push(self.table_for(&params, session, m.into())?);
+                batch_tables.push(self.table_for(&params, client, m.into())?);
             }
             for (m, bt) in b.statements.iter().zip(&batch_tables) {
                 vars.visit_modification(&bt.schema, m);
@@ -501,7 +507,7 @@ impl Engine {
         let variables = vars.finish()?;
         let pk_indexes = t.map(|t| prepare::pk_indexes(t, &parsed.statement)).unwrap_or_default();
         let result_columns = match (&parsed.statement, t) {
-            (Statement::Select(s), Some(t)) => Some(select::result_columns(t, s)?),
+            (CqlStatement::Select(s), Some(t)) => Some(select::result_columns(t, s)?),
             _ => None,
         };
         let id = id_of(&[ks.as_deref().unwrap_or_default().as_bytes(), query.as_bytes()]);
@@ -512,10 +518,10 @@ impl Engine {
             None => RowsMetadata::no_metadata(0),
         };
         if let Some(cache) = self.prepared.get(node) {
-            cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                id.clone(),
-                Arc::new(PreparedStatement { query: Arc::from(query), keyspace: ks.clone(), parsed }),
-            );
+            cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.clone(), Arc::new(PreparedEntry { query: Arc::from(query), keyspace: ks.clone(), parsed }));
         }
         Ok(ResultBody::Prepared(Box::new(Prepared {
             id,
@@ -523,214 +529,6 @@ impl Engine {
             metadata,
             result_metadata,
         })))
-    }
-
-    fn ddl(
-        &self,
-        params: &Params<'_>,
-        session: &Session,
-        stmt: &Statement,
-    ) -> Result<(ResultBody, Option<Event>), ExecError> {
-        let change = |change: SchemaChangeType, target: SchemaChangeTarget| {
-            let sc = SchemaChange { change, target };
-            Ok((ResultBody::SchemaChange(sc.clone()), Some(Event::SchemaChange(sc))))
-        };
-        let mut schema = self.schema_write();
-        match stmt {
-            Statement::CreateKeyspace(ck) => {
-                if system::is_system(&ck.name) || schema.keyspaces.contains_key(&ck.name) {
-                    if ck.if_not_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::already_exists(
-                        &ck.name,
-                        "",
-                        format!("Keyspace {} already exists", ck.name),
-                    ));
-                }
-                let replication = match ck.option("replication") {
-                    Some(Literal::Map(entries)) => entries
-                        .iter()
-                        .map(|(k, v)| Ok((literal_text(k)?, literal_text(v)?)))
-                        .collect::<Result<Vec<_>, ExecError>>()?,
-                    _ => {
-                        return Err(ExecError {
-                            kind: ErrorKind::SyntaxError,
-                            message: "Missing mandatory option 'replication'".into(),
-                        });
-                    }
-                };
-                let mut replication: Vec<(String, String)> = replication
-                    .into_iter()
-                    .map(|(k, v)| {
-                        if k == "class" && !v.contains('.') {
-                            (k, format!("org.apache.cassandra.locator.{v}"))
-                        } else {
-                            (k, v)
-                        }
-                    })
-                    .collect();
-                let class = replication.iter().find(|(k, _)| k == "class").map(|(_, v)| v.clone());
-                match class.as_deref() {
-                    Some(
-                        "org.apache.cassandra.locator.SimpleStrategy"
-                        | "org.apache.cassandra.locator.NetworkTopologyStrategy",
-                    ) => {}
-                    Some(other) => {
-                        return Err(ExecError {
-                            kind: ErrorKind::ConfigError,
-                            message: format!("Unable to find replication strategy class '{other}'"),
-                        });
-                    }
-                    None => {
-                        return Err(ExecError {
-                            kind: ErrorKind::ConfigError,
-                            message: "Missing replication strategy class".into(),
-                        });
-                    }
-                }
-                replication.sort();
-                let durable_writes = match ck.option("durable_writes") {
-                    Some(Literal::Bool(b)) => *b,
-                    Some(Literal::String(s)) => s.eq_ignore_ascii_case("true"),
-                    _ => true,
-                };
-                schema.keyspaces.insert(
-                    ck.name.clone(),
-                    Keyspace {
-                        name: ck.name.clone(),
-                        replication,
-                        durable_writes,
-                        tables: BTreeMap::new(),
-                        types: BTreeMap::new(),
-                    },
-                );
-                schema.bump();
-                change(SchemaChangeType::Created, SchemaChangeTarget::Keyspace { keyspace: ck.name.clone() })
-            }
-            Statement::DropKeyspace { if_exists, name } => {
-                if system::is_system(name) {
-                    return Err(ExecError {
-                        kind: ErrorKind::Unauthorized,
-                        message: format!("{name} keyspace is not user-modifiable."),
-                    });
-                }
-                if schema.keyspaces.remove(name).is_none() {
-                    if *if_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError {
-                        kind: ErrorKind::ConfigError,
-                        message: format!("Cannot drop non existing keyspace '{name}'."),
-                    });
-                }
-                schema.bump();
-                change(SchemaChangeType::Dropped, SchemaChangeTarget::Keyspace { keyspace: name.clone() })
-            }
-            Statement::CreateType(ct) => {
-                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, session)?.to_owned();
-                let ks = schema
-                    .keyspaces
-                    .get_mut(&ksn)
-                    .ok_or_else(|| ExecError::invalid(format!("Keyspace '{ksn}' does not exist")))?;
-                if ks.types.contains_key(&ct.name.name) {
-                    if ct.if_not_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::already_exists(
-                        &ksn,
-                        &ct.name.name,
-                        format!("A user type with name '{}' already exists", ct.name.name),
-                    ));
-                }
-                let fields = ct.fields.iter().map(|(n, t)| Ok((n.clone(), schema::resolve(ks, t)?))).collect::<Result<
-                    Vec<_>,
-                    ExecError,
-                >>(
-                )?;
-                let resolved = UdtType { keyspace: ksn.clone(), name: ct.name.name.clone(), fields };
-                ks.types.insert(
-                    ct.name.name.clone(),
-                    UserType { name: ct.name.name.clone(), fields: ct.fields.clone(), resolved },
-                );
-                schema.bump();
-                change(
-                    SchemaChangeType::Created,
-                    SchemaChangeTarget::Type { keyspace: ksn, name: ct.name.name.clone() },
-                )
-            }
-            Statement::DropType { if_exists, name } => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?.to_owned();
-                let ks = schema
-                    .keyspaces
-                    .get_mut(&ksn)
-                    .ok_or_else(|| ExecError::invalid(format!("Keyspace '{ksn}' does not exist")))?;
-                if ks.types.remove(&name.name).is_none() {
-                    if *if_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::invalid(format!("No user type named {} exists.", name.name)));
-                }
-                schema.bump();
-                change(SchemaChangeType::Dropped, SchemaChangeTarget::Type { keyspace: ksn, name: name.name.clone() })
-            }
-            Statement::CreateTable(ct) => {
-                let ksn = self.keyspace_of(ct.name.keyspace.as_deref(), params, session)?.to_owned();
-                if system::is_system(&ksn) {
-                    return Err(ExecError {
-                        kind: ErrorKind::Unauthorized,
-                        message: format!("{ksn} keyspace is not user-modifiable."),
-                    });
-                }
-                let id = Uuid::from_u64_pair(
-                    0x7ab1_e000_0000_1000,
-                    0x8000_0000_0000_0000 | self.next_id.fetch_add(1, Ordering::Relaxed),
-                );
-                let ks = schema
-                    .keyspaces
-                    .get_mut(&ksn)
-                    .ok_or_else(|| ExecError::invalid(format!("Keyspace '{ksn}' does not exist")))?;
-                if ks.tables.contains_key(&ct.name.name) {
-                    if ct.if_not_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::already_exists(
-                        &ksn,
-                        &ct.name.name,
-                        format!("Table {ksn}.{} already exists", ct.name.name),
-                    ));
-                }
-                let t = schema::table_schema(ks, ct, id)?;
-                ks.tables.insert(
-                    ct.name.name.clone(),
-                    Arc::new(Table { schema: Arc::new(t), data: RwLock::new(TableData::default()) }),
-                );
-                schema.bump();
-                change(
-                    SchemaChangeType::Created,
-                    SchemaChangeTarget::Table { keyspace: ksn, name: ct.name.name.clone() },
-                )
-            }
-            Statement::DropTable { if_exists, name } => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?.to_owned();
-                let removed = schema.keyspaces.get_mut(&ksn).and_then(|ks| ks.tables.remove(&name.name));
-                if removed.is_none() {
-                    if *if_exists {
-                        return Ok((ResultBody::Void, None));
-                    }
-                    return Err(ExecError::invalid(format!("Table '{ksn}.{}' doesn't exist", name.name)));
-                }
-                schema.bump();
-                change(SchemaChangeType::Dropped, SchemaChangeTarget::Table { keyspace: ksn, name: name.name.clone() })
-            }
-            Statement::Truncate(name) => {
-                let ksn = self.keyspace_of(name.keyspace.as_deref(), params, session)?.to_owned();
-                let table = schema.table(&ksn, &name.name)?;
-                *table.data.write().unwrap_or_else(|e| e.into_inner()) = TableData::default();
-                Ok((ResultBody::Void, None))
-            }
-            other => Err(ExecError::invalid(format!("Statement {other:?} is not supported by the test server"))),
-        }
     }
 }
 
@@ -753,11 +551,11 @@ impl<'a> From<&'a Modification> for ModRef<'a> {
     }
 }
 
-fn to_modification(s: &Statement) -> Result<ModRef<'_>, ExecError> {
+fn to_modification(s: &CqlStatement) -> Result<ModRef<'_>, ExecError> {
     match s {
-        Statement::Insert(i) => Ok(ModRef::Insert(i)),
-        Statement::Update(u) => Ok(ModRef::Update(u)),
-        Statement::Delete(d) => Ok(ModRef::Delete(d)),
+        CqlStatement::Insert(i) => Ok(ModRef::Insert(i)),
+        CqlStatement::Update(u) => Ok(ModRef::Update(u)),
+        CqlStatement::Delete(d) => Ok(ModRef::Delete(d)),
         _ => Err(ExecError::invalid(
             "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.",
         )),

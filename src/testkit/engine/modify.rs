@@ -8,7 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::ExecError;
 use super::data::{ClusteringKey, Partition, PartitionKey, TableData, encode_row, row_cells};
-use super::eval::{Binds, Eval, eval};
+use super::eval::{Binds, TermValue, eval};
 use super::schema::{ColumnKind, TableSchema};
 use super::select::{merged_cells, restrictions};
 use crate::protocol::ColumnType;
@@ -31,7 +31,7 @@ fn decode(t: &TableSchema, col: usize, b: Option<&[u8]>) -> Option<CqlValue> {
 }
 
 /// A resolved primary key: partition and clustering values, encoded.
-struct Key {
+struct RowKey {
     partition: PartitionKey,
     pk_cells: Vec<Bytes>,
     clustering: ClusteringKey,
@@ -70,7 +70,7 @@ fn cartesian(lists: &[Vec<CqlValue>]) -> Vec<Vec<CqlValue>> {
     }
 }
 
-fn make_keys(t: &TableSchema, pk: &[Vec<CqlValue>], ck: &[Vec<CqlValue>]) -> Result<Vec<Key>, ExecError> {
+fn make_keys(t: &TableSchema, pk: &[Vec<CqlValue>], ck: &[Vec<CqlValue>]) -> Result<Vec<RowKey>, ExecError> {
     if let (Some(p), Some(c)) = (single_values(pk), single_values(ck)) {
         // The usual case, no IN: one key, no combinations to build.
         let pk_cells = encode_cells(t, p, &t.partition_key)?;
@@ -103,15 +103,15 @@ fn key(
     partition: PartitionKey,
     pk_cells: Vec<Bytes>,
     values: Vec<CqlValue>,
-) -> Result<Key, ExecError> {
+) -> Result<RowKey, ExecError> {
     let ck_cells = encode_cells(t, &values, &t.clustering)?;
-    Ok(Key { partition, pk_cells, clustering: ClusteringKey { values, desc: t.clustering_desc.clone() }, ck_cells })
+    Ok(RowKey { partition, pk_cells, clustering: ClusteringKey { values, desc: t.clustering_desc.clone() }, ck_cells })
 }
 
 fn key_value(t: &TableSchema, col: usize, term: &Term, binds: &Binds<'_>) -> Result<CqlValue, ExecError> {
     let c = &t.columns[col];
     match eval(term, &c.typ, binds, &c.name)? {
-        Eval::Value(v) => Ok(v),
+        TermValue::Value(v) => Ok(v),
         _ => Err(ExecError::invalid(format!("Invalid null value for {} part {}", kind_name(c.kind), c.name))),
     }
 }
@@ -156,7 +156,7 @@ fn where_keys(t: &TableSchema, rels: &[Relation], binds: &Binds<'_>) -> Result<W
                     InValues::Marker(m) => {
                         let lt = ColumnType::List(Box::new(t.columns[col].typ.clone()));
                         match eval(&Term::Bind(m.clone()), &lt, binds, column)? {
-                            Eval::Value(CqlValue::List(v)) => v,
+                            TermValue::Value(CqlValue::List(v)) => v,
                             _ => Vec::new(),
                         }
                     }
@@ -223,7 +223,12 @@ impl Cell<'_> {
 }
 
 /// Writes the changes to the row at `key`, creating it if needed.
-fn write(t: &TableSchema, data: &mut TableData, key: &Key, changes: &[(usize, &Change<'_>)]) -> Result<(), ExecError> {
+fn write(
+    t: &TableSchema,
+    data: &mut TableData,
+    key: &RowKey,
+    changes: &[(usize, &Change<'_>)],
+) -> Result<(), ExecError> {
     let part = data.entry(&key.partition);
     // The stored row (a refcount, not a copy): its cells are read in place, unless the
     // statement sets every column the key does not (a plain INSERT), which leaves
@@ -314,7 +319,7 @@ impl EmptyCollection for CqlValue {
     }
 }
 
-fn row_exists(data: &TableData, key: &Key) -> Option<Bytes> {
+fn row_exists(data: &TableData, key: &RowKey) -> Option<Bytes> {
     data.get(&key.partition).and_then(|p| p.rows.get(&key.clustering)).cloned()
 }
 
@@ -367,10 +372,10 @@ pub(crate) fn insert(
             _ => match binds.raw_scalar(term, &c.typ) {
                 Some(b) => changes.push((col, Change::Set(Some(Cell::Bound(b))))),
                 None => match eval(term, &c.typ, binds, &c.name)? {
-                    Eval::Unset => {}
-                    Eval::Null => changes.push((col, Change::Set(None))),
-                    Eval::Value(v) if v.is_empty_collection() => changes.push((col, Change::Set(None))),
-                    Eval::Value(v) => changes.push((col, Change::Set(Some(Cell::Encoded(encode(t, col, &v)?))))),
+                    TermValue::Unset => {}
+                    TermValue::Null => changes.push((col, Change::Set(None))),
+                    TermValue::Value(v) if v.is_empty_collection() => changes.push((col, Change::Set(None))),
+                    TermValue::Value(v) => changes.push((col, Change::Set(Some(Cell::Encoded(encode(t, col, &v)?))))),
                 },
             },
         }
@@ -404,9 +409,9 @@ fn collection_of(typ: &ColumnType) -> Option<&ColumnType> {
 /// an error.
 fn operand(value: &Term, typ: &ColumnType, binds: &Binds<'_>, column: &str) -> Result<Option<CqlValue>, ExecError> {
     match eval(value, typ, binds, column)? {
-        Eval::Value(v) => Ok(Some(v)),
-        Eval::Unset => Ok(None),
-        Eval::Null => Err(ExecError::invalid(format!("Invalid null value for {column}"))),
+        TermValue::Value(v) => Ok(Some(v)),
+        TermValue::Unset => Ok(None),
+        TermValue::Null => Err(ExecError::invalid(format!("Invalid null value for {column}"))),
     }
 }
 
@@ -432,10 +437,10 @@ fn assignment_change(
                 )));
             }
             match eval(value, &c.typ, binds, &c.name)? {
-                Eval::Unset => None,
-                Eval::Null => Some((col, Change::Set(None))),
-                Eval::Value(v) if v.is_empty_collection() => Some((col, Change::Set(None))),
-                Eval::Value(v) => Some((col, Change::Set(Some(Cell::Encoded(encode(t, col, &v)?))))),
+                TermValue::Unset => None,
+                TermValue::Null => Some((col, Change::Set(None))),
+                TermValue::Value(v) if v.is_empty_collection() => Some((col, Change::Set(None))),
+                TermValue::Value(v) => Some((col, Change::Set(Some(Cell::Encoded(encode(t, col, &v)?))))),
             }
         }
         Assignment::Add { column, value } | Assignment::Prepend { column, value } => {
@@ -551,9 +556,9 @@ fn assignment_change(
             };
             let k = eval(key, &kt, binds, column)?.into_value(&format!("key of {column}"))?;
             let v = match eval(value, &vt, binds, column)? {
-                Eval::Value(v) => Some(v),
-                Eval::Null => None,
-                Eval::Unset => return Ok(None),
+                TermValue::Value(v) => Some(v),
+                TermValue::Null => None,
+                TermValue::Unset => return Ok(None),
             };
             Some((col, Change::Apply(Box::new(move |cur| set_element(cur, &k, v.clone())))))
         }
@@ -569,9 +574,9 @@ fn assignment_change(
                 return Err(ExecError::invalid(format!("UDT column {column} does not have a field named {field}")));
             };
             let v = match eval(value, ft, binds, column)? {
-                Eval::Value(v) => Some(v),
-                Eval::Null => None,
-                Eval::Unset => return Ok(None),
+                TermValue::Value(v) => Some(v),
+                TermValue::Null => None,
+                TermValue::Unset => return Ok(None),
             };
             let udt = (**udt).clone();
             let field = field.clone();
@@ -652,7 +657,7 @@ fn conditions_hold(
         let mut any = false;
         for v in &values {
             let expected = match eval(v, &t.columns[col].typ, binds, name)? {
-                Eval::Value(v) => Some(v),
+                TermValue::Value(v) => Some(v),
                 _ => None,
             };
             let o = match (&current, &expected) {

@@ -9,7 +9,7 @@ use super::schema::{ColumnKind, TableSchema};
 use crate::protocol::ColumnType;
 use crate::protocol::response::ColumnSpec;
 use crate::testkit::cql::{
-    Assignment, Condition, InValues, Insert, Modification, Operator, Relation, Select, Statement, Target, Term,
+    Assignment, Condition, CqlStatement, InValues, Insert, Modification, Operator, Relation, Select, Target, Term,
 };
 
 /// Specs collected per marker index.
@@ -229,14 +229,14 @@ impl<'t> Variables<'t> {
     }
 
     /// Collects the markers of `stmt` (on table `t`, when it has one).
-    pub(crate) fn visit(&mut self, t: Option<&'t TableSchema>, stmt: &Statement) {
+    pub(crate) fn visit(&mut self, t: Option<&'t TableSchema>, stmt: &CqlStatement) {
         self.table = t;
         let Some(t) = t else { return };
         match stmt {
-            Statement::Select(s) => self.select(t, s),
-            Statement::Insert(i) => self.insert(t, i),
-            Statement::Update(u) => self.modification(t, &Modification::Update(u.clone())),
-            Statement::Delete(d) => self.modification(t, &Modification::Delete(d.clone())),
+            CqlStatement::Select(s) => self.select(t, s),
+            CqlStatement::Insert(i) => self.insert(t, i),
+            CqlStatement::Update(u) => self.modification(t, &Modification::Update(u.clone())),
+            CqlStatement::Delete(d) => self.modification(t, &Modification::Delete(d.clone())),
             _ => {}
         }
     }
@@ -260,7 +260,7 @@ impl<'t> Variables<'t> {
 
 /// Indexes of the markers that bind each partition key column by equality, in key
 /// order; empty unless every partition key column is bound that way.
-pub(crate) fn pk_indexes(t: &TableSchema, stmt: &Statement) -> Vec<u16> {
+pub(crate) fn pk_indexes(t: &TableSchema, stmt: &CqlStatement) -> Vec<u16> {
     let mut found: Vec<Option<u16>> = vec![None; t.partition_key.len()];
     let mut note = |column: &str, term: &Term| {
         if let (Some(i), Term::Bind(m)) = (t.column(column), term)
@@ -270,15 +270,15 @@ pub(crate) fn pk_indexes(t: &TableSchema, stmt: &Statement) -> Vec<u16> {
         }
     };
     let rels: &[Relation] = match stmt {
-        Statement::Insert(i) => {
+        CqlStatement::Insert(i) => {
             for (c, v) in i.columns.iter().zip(&i.values) {
                 note(c, v);
             }
             &[]
         }
-        Statement::Select(s) => &s.where_clause,
-        Statement::Update(u) => &u.where_clause,
-        Statement::Delete(d) => &d.where_clause,
+        CqlStatement::Select(s) => &s.where_clause,
+        CqlStatement::Update(u) => &u.where_clause,
+        CqlStatement::Delete(d) => &d.where_clause,
         _ => &[],
     };
     for r in rels {

@@ -25,7 +25,7 @@ use crate::value::CqlValue;
 
 /// One output column.
 #[derive(Debug, Clone)]
-enum Out {
+enum OutputColumn {
     Column(usize),
     Token,
 }
@@ -50,11 +50,11 @@ fn spec(t: &TableSchema, name: &str, typ: ColumnType) -> ColumnSpec {
     ColumnSpec::new(t.keyspace.clone(), t.name.clone(), name, typ)
 }
 
-fn projection(t: &TableSchema, s: &Select) -> Result<(Option<Vec<Out>>, Vec<ColumnSpec>), ExecError> {
+fn projection(t: &TableSchema, s: &Select) -> Result<(Option<Vec<OutputColumn>>, Vec<ColumnSpec>), ExecError> {
     // `None` outputs = COUNT(*).
     match &s.projection {
         Projection::Wildcard => Ok((
-            Some((0..t.columns.len()).map(Out::Column).collect()),
+            Some((0..t.columns.len()).map(OutputColumn::Column).collect()),
             t.columns.iter().map(|c| spec(t, &c.name, c.typ.clone())).collect(),
         )),
         Projection::Selectors(items) => {
@@ -71,7 +71,7 @@ fn projection(t: &TableSchema, s: &Select) -> Result<(Option<Vec<Out>>, Vec<Colu
                 match &item.selector {
                     Selector::Column(name) => {
                         let i = t.column_or_err(name)?;
-                        outs.push(Out::Column(i));
+                        outs.push(OutputColumn::Column(i));
                         specs.push(spec(t, item.alias.as_deref().unwrap_or(name), t.columns[i].typ.clone()));
                     }
                     Selector::Token(cols) => {
@@ -81,7 +81,7 @@ fn projection(t: &TableSchema, s: &Select) -> Result<(Option<Vec<Out>>, Vec<Colu
                                 "The token function arguments must be the partition key columns, in order",
                             ));
                         }
-                        outs.push(Out::Token);
+                        outs.push(OutputColumn::Token);
                         let name = item.alias.clone().unwrap_or_else(|| format!("system.token({})", pk.join(", ")));
                         specs.push(spec(t, &name, ColumnType::Bigint));
                     }
@@ -108,7 +108,7 @@ fn in_values(t: &TableSchema, col: usize, values: &InValues, binds: &Binds<'_>) 
         InValues::Marker(m) => {
             let list_type = ColumnType::List(Box::new(t.columns[col].typ.clone()));
             match eval(&Term::Bind(m.clone()), &list_type, binds, &t.columns[col].name)? {
-                super::eval::Eval::Value(CqlValue::List(v)) => Ok(v),
+                super::eval::TermValue::Value(CqlValue::List(v)) => Ok(v),
                 _ => Ok(Vec::new()),
             }
         }
@@ -357,8 +357,8 @@ pub(crate) fn merged_cells<'a>(t: &TableSchema, part: &'a Partition, row: &'a [u
 fn positive_int(term: &Option<Term>, binds: &Binds<'_>, what: &str) -> Result<Option<u32>, ExecError> {
     let Some(term) = term else { return Ok(None) };
     match eval(term, &ColumnType::Int, binds, what)? {
-        super::eval::Eval::Value(CqlValue::Int(n)) if n > 0 => Ok(Some(n as u32)),
-        super::eval::Eval::Value(_) => Err(ExecError::invalid(format!("{what} must be strictly positive"))),
+        super::eval::TermValue::Value(CqlValue::Int(n)) if n > 0 => Ok(Some(n as u32)),
+        super::eval::TermValue::Value(_) => Err(ExecError::invalid(format!("{what} must be strictly positive"))),
         _ => Ok(None),
     }
 }
@@ -447,7 +447,7 @@ pub(crate) fn run(
     let whole_rows = !t.has_statics
         && (matches!(s.projection, Projection::Wildcard)
             || (outs.len() == t.columns.len()
-                && outs.iter().enumerate().all(|(i, o)| matches!(o, Out::Column(c) if *c == i))));
+                && outs.iter().enumerate().all(|(i, o)| matches!(o, OutputColumn::Column(c) if *c == i))));
     let need_cells = !whole_rows || !r.filters.is_empty();
     let mut content = BytesMut::new();
     let mut count = 0usize;
@@ -489,14 +489,14 @@ pub(crate) fn run(
             } else {
                 for o in &outs {
                     match o {
-                        Out::Column(i) => match cells[*i] {
+                        OutputColumn::Column(i) => match cells[*i] {
                             Some(b) => {
                                 content.put_i32(b.len() as i32);
                                 content.put_slice(b);
                             }
                             None => content.put_i32(-1),
                         },
-                        Out::Token => {
+                        OutputColumn::Token => {
                             content.put_i32(8);
                             content.put_i64(pk.token);
                         }

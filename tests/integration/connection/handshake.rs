@@ -11,11 +11,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::support::{RealCluster, TestTarget};
 use cqlstream::connection::{Connection, ConnectionConfig, ConnectionError, HandshakeStage};
 use cqlstream::protocol::response::{Authenticate, ErrorBody, ErrorKind, Supported};
 use cqlstream::protocol::{Compression, CqlCodec, Request, RequestMessage, Response, ResponseMessage, Role, Version};
 use cqlstream::session::Session;
-use cqlstream::testkit::{RealCluster, TestNode, TestTarget};
+use cqlstream::testkit::TestNode;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! The connection layer: handshake variants, multiplexing past the stream id limit,
 //! timeouts with orphaned ids, dying connections, events. Against the testkit by default,
 //! against a real cluster when `CQLSTREAM_TEST_CONTACT_POINTS` is set
-//! (`cqlstream::testkit::TestTarget`); the parts that need the testkit's faults, counters
+//! (`crate::support::TestTarget`); the parts that need the testkit's faults, counters
 //! or node settings are skipped there, and say so.
 
 mod handshake;
@@ -9,11 +9,12 @@ mod hostile;
 
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use cqlstream::connection::{Connection, ConnectionConfig, ConnectionError, RequestError};
 use cqlstream::protocol::request::Query;
 use cqlstream::protocol::response::{ErrorKind, Event, EventType, ResultBody};
 use cqlstream::protocol::{Compression, Consistency, QueryParameters, Request, RequestMessage, Response, Version};
-use cqlstream::testkit::{Fault, TestNode, TestTarget};
+use cqlstream::testkit::{Fault, TestNode};
 
 fn q(cql: &str) -> Request {
     Request::Query(Query::new(cql, QueryParameters::new(Consistency::One)))

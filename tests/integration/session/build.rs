@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use cqlstream::connection::ConnectionError;
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::{ContactPointError, Error, Session};
-use cqlstream::testkit::{TestNode, TestTarget};
+use cqlstream::testkit::TestNode;
 
 #[tokio::test]
 async fn unresolvable_and_malformed_contact_points_are_skipped() {

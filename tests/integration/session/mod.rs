@@ -1,16 +1,17 @@
 //! The session API: the README flow, typed rows, LWT, batches, transparent re-prepare,
 //! recovery after a connection dies, pooling. Against the testkit by default, against a
-//! real cluster when `CQLSTREAM_TEST_CONTACT_POINTS` is set (`cqlstream::testkit::TestTarget`);
+//! real cluster when `CQLSTREAM_TEST_CONTACT_POINTS` is set (`crate::support::TestTarget`);
 //! each test works in a keyspace of its own.
 
 use std::time::Duration;
 
+use crate::support::{TestKeyspace, TestTarget};
 use bytes::Bytes;
 use cqlstream::protocol::Compression;
 use cqlstream::protocol::request::BatchType;
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::{Batch, Error, Session, Statement};
-use cqlstream::testkit::{Fault, TestKeyspace, TestNode, TestTarget};
+use cqlstream::testkit::{Fault, TestNode};
 use cqlstream::types::Row;
 
 mod build;
@@ -175,9 +176,9 @@ async fn authentication_failure_is_a_clear_error() {
 mod every_type {
     use std::net::{IpAddr, Ipv6Addr};
 
+    use crate::support::TestTarget;
     use cqlstream::connection::Connection;
     use cqlstream::protocol::{Compression, Version};
-    use cqlstream::testkit::TestTarget;
     use cqlstream::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint};
     use uuid::Uuid;
 

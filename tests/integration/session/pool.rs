@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::{Error, ReconnectPolicy, Session, Statement};
-use cqlstream::testkit::{Fault, TestNode, TestTarget};
+use cqlstream::testkit::{Fault, TestNode};
 
 /// Waits (at most 10 s, then panics with `what`) until `done` holds.
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {

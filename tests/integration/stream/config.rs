@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use crate::support::{TestKeyspace, TestTarget};
 use cqlstream::session::{Error, Session, Statement};
 use cqlstream::stream::{RetryPolicy, StreamConfig};
-use cqlstream::testkit::{Fault, TestKeyspace, TestTarget};
+use cqlstream::testkit::Fault;
 use futures_util::StreamExt;
 
 use super::{SCAN, assert_exactly_once, setup};

@@ -2,9 +2,10 @@
 //! single page, empty pages that say more follow, pages longer or shorter than asked,
 //! type mismatches.
 
+use crate::support::TestTarget;
 use cqlstream::session::{Error, Statement};
 use cqlstream::stream::ResumePoint;
-use cqlstream::testkit::{Fault, TestTarget};
+use cqlstream::testkit::Fault;
 use futures_util::StreamExt;
 
 use super::{SCAN, assert_exactly_once, setup};

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use cqlstream::protocol::Consistency;
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::Error;
 use cqlstream::stream::RetryPolicy;
-use cqlstream::testkit::{Fault, TestTarget};
+use cqlstream::testkit::Fault;
 use futures_util::StreamExt;
 
 use super::{SCAN, assert_exactly_once, connect, setup, setup_with};

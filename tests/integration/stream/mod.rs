@@ -17,10 +17,10 @@ mod resume_cancel;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::support::{TestKeyspace, TestTarget};
 use cqlstream::protocol::Compression;
 use cqlstream::protocol::request::BatchType;
 use cqlstream::session::{Batch, Session};
-use cqlstream::testkit::{TestKeyspace, TestTarget};
 use futures_util::StreamExt;
 
 /// The statement every test streams (sessions use the test's keyspace).

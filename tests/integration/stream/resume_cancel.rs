@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::session::Error;
 use cqlstream::stream::{ResumePoint, RetryPolicy, RowStream};
-use cqlstream::testkit::{Fault, TestTarget};
+use cqlstream::testkit::Fault;
 use cqlstream::types::DeserializeOwnedRow;
 use futures_util::{FutureExt, StreamExt};
 

@@ -7,11 +7,11 @@
 //! differently, and two behaviours a real server is not known to share (marked
 //! "issue 7 point 3", to be confirmed there).
 
+use crate::support::TestTarget;
 use bytes::Bytes;
 use cqlstream::protocol::request::{Batch, BatchStatement, BatchStatementKind, Execute, Prepare, Query};
 use cqlstream::protocol::response::{ErrorKind, Prepared, ResultBody, Rows};
 use cqlstream::protocol::{Compression, Consistency, QueryParameters, Request, Response, Value, Values, Version};
-use cqlstream::testkit::TestTarget;
 
 use super::{Client, another_keyspace, setup};
 

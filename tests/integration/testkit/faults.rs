@@ -9,11 +9,12 @@
 
 use std::time::Duration;
 
+use crate::support::TestTarget;
 use bytes::Bytes;
 use cqlstream::protocol::request::{Execute, Prepare, Query};
 use cqlstream::protocol::response::{ErrorKind, ResultBody, Rows};
 use cqlstream::protocol::{ColumnType, Compression, Consistency, QueryParameters, Request, Response, Version};
-use cqlstream::testkit::{Fault, FaultAction, TestNode, TestTarget};
+use cqlstream::testkit::{Fault, FaultAction, TestNode};
 use futures_util::StreamExt;
 
 use super::Client;

@@ -5,12 +5,13 @@
 //! against the testkit: its exact SUPPORTED lists, a forced v4 ceiling, configured users,
 //! and events, which need nodes stopped, decommissioned and rejoined.
 
+use crate::support::TestTarget;
 use cqlstream::protocol::request::{AuthResponse, Options, Register, Startup};
 use cqlstream::protocol::response::{ErrorKind, Event, EventType, StatusChangeType};
 use cqlstream::protocol::{
     Compression, CqlCodec, DecodeError, Request, RequestMessage, Response, ResponseMessage, Role, Version,
 };
-use cqlstream::testkit::{TestCluster, TestNode, TestTarget};
+use cqlstream::testkit::{TestCluster, TestNode};
 
 use super::{Client, real_credentials};
 

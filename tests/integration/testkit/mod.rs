@@ -19,12 +19,12 @@ mod handshake;
 
 use std::net::SocketAddr;
 
+use crate::support::{RealCluster, TestKeyspace, TestTarget};
 use cqlstream::protocol::request::{AuthResponse, Startup};
 use cqlstream::protocol::response::ErrorKind;
 use cqlstream::protocol::{
     Compression, CqlCodec, Envelope, Framing, Request, RequestMessage, Response, ResponseMessage, Role, Version,
 };
-use cqlstream::testkit::{RealCluster, TestKeyspace, TestTarget};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;

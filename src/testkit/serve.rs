@@ -1,4 +1,4 @@
-//! One client connection to a test node: the handshake (OPTIONS, STARTUP, protocol
+//! Serving one client connection of a test node: the handshake (OPTIONS, STARTUP, protocol
 //! version negotiation, authentication), the framing switch of v5 (spec v5 §2.3.1),
 //! the v3/v4 compression switch before the reply to STARTUP (as Cassandra does it),
 //! and the request loop with fault injection.
@@ -16,7 +16,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::engine::{Outcome, Session};
+use super::engine::{ClientState, Outcome};
 use super::faults::FaultAction;
 use super::node::ClusterShared;
 use crate::protocol::request::Startup;
@@ -52,16 +52,19 @@ enum Phase {
     Ready,
 }
 
-struct Conn {
+/// One client connection being served: where it is in the handshake, its version,
+/// and its statement state.
+struct ClientConn {
     cluster: Arc<ClusterShared>,
     node: usize,
     tx: mpsc::UnboundedSender<Outgoing>,
     version: Option<Version>,
     phase: Phase,
-    session: Session,
+    client: ClientState,
 }
 
-pub(crate) async fn serve(
+/// Serves the client on `socket` for node `node` until it hangs up, or `stop` says so.
+pub(crate) async fn connection(
     socket: TcpStream,
     cluster: Arc<ClusterShared>,
     node: usize,
@@ -70,7 +73,8 @@ pub(crate) async fn serve(
     let (mut rd, wr) = socket.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_loop(wr, rx));
-    let mut conn = Conn { cluster, node, tx, version: None, phase: Phase::Initial, session: Session::default() };
+    let mut conn =
+        ClientConn { cluster, node, tx, version: None, phase: Phase::Initial, client: ClientState::default() };
     let mut codec = CqlCodec::new(Role::Server);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     'conn: loop {
@@ -150,7 +154,7 @@ fn supported_versions(max: Version) -> Vec<String> {
     Version::ALL.iter().filter(|v| **v <= max).map(|v| format!("{0}/v{0}", v.as_u8())).collect()
 }
 
-impl Conn {
+impl ClientConn {
     fn send(&self, version: Version, stream: i16, response: Response) {
         match ResponseMessage::new(stream, response).to_envelope(version) {
             Ok(env) => {
@@ -351,7 +355,7 @@ impl Conn {
             Some(FaultAction::CloseAfterReply) | None => {}
         }
         let Outcome { response, event } =
-            self.cluster.engine.execute_with(&self.cluster, self.node, &mut self.session, version, request, page_rows);
+            self.cluster.engine.execute_with(&self.cluster, self.node, &mut self.client, version, request, page_rows);
         if let Some(event) = event {
             self.cluster.broadcast(&event, None);
         }

@@ -1,5 +1,7 @@
 //! Where an integration test runs: an in-process [`TestNode`] by default, or the real
 //! cluster that `CQLSTREAM_TEST_CONTACT_POINTS` names, so that one suite serves both.
+//! (It builds driver sessions, so it lives with the tests, not in the testkit, which
+//! uses the protocol, types and values only.)
 //!
 //! | variable | meaning |
 //! |---|---|
@@ -13,9 +15,9 @@
 //! a skip is never a silent pass. Against a shared cluster every test works in a keyspace
 //! of its own ([`TestTarget::keyspace`]), dropped when the test ends.
 //!
-//! ```no_run
+//! ```ignore
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use cqlstream::testkit::TestTarget;
+//! use crate::support::TestTarget;
 //!
 //! let target = TestTarget::from_env("my_test").await?;
 //! let ks = target.keyspace().await?;
@@ -35,23 +37,23 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::node::{TestNode, TestNodeBuilder};
-use crate::connection::ConnectionConfig;
-use crate::protocol::Version;
-use crate::session::{Session, SessionBuilder};
+use cqlstream::connection::ConnectionConfig;
+use cqlstream::protocol::Version;
+use cqlstream::session::{Session, SessionBuilder};
+use cqlstream::testkit::{TestNode, TestNodeBuilder};
 
 /// The cluster to run against instead of a testkit node: `host:port[,host:port]`.
-pub const CONTACT_POINTS_VAR: &str = "CQLSTREAM_TEST_CONTACT_POINTS";
+pub(crate) const CONTACT_POINTS_VAR: &str = "CQLSTREAM_TEST_CONTACT_POINTS";
 /// The protocol version to pin against a real cluster: `4` or `5`.
-pub const PROTOCOL_VAR: &str = "CQLSTREAM_TEST_PROTOCOL";
+pub(crate) const PROTOCOL_VAR: &str = "CQLSTREAM_TEST_PROTOCOL";
 /// The user to log in as against a real cluster.
-pub const USERNAME_VAR: &str = "CQLSTREAM_TEST_USERNAME";
+pub(crate) const USERNAME_VAR: &str = "CQLSTREAM_TEST_USERNAME";
 /// That user's password.
-pub const PASSWORD_VAR: &str = "CQLSTREAM_TEST_PASSWORD";
+pub(crate) const PASSWORD_VAR: &str = "CQLSTREAM_TEST_PASSWORD";
 
 /// Why a test target could not be set up.
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub(crate) enum TargetError {
     /// A variable is set to something unusable.
     #[error("{var}: {reason}")]
     BadVariable {
@@ -65,24 +67,24 @@ pub enum TargetError {
     Start(#[from] std::io::Error),
     /// Connecting or creating the keyspace failed.
     #[error(transparent)]
-    Session(#[from] crate::session::Error),
+    Session(#[from] cqlstream::session::Error),
 }
 
 /// A real cluster named by the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RealCluster {
+pub(crate) struct RealCluster {
     /// `host:port` of each contact point.
-    pub contact_points: Vec<String>,
+    pub(crate) contact_points: Vec<String>,
     /// The pinned protocol version, if any.
-    pub protocol: Option<Version>,
+    pub(crate) protocol: Option<Version>,
     /// User and password, if any.
-    pub credentials: Option<(String, String)>,
+    pub(crate) credentials: Option<(String, String)>,
 }
 
 impl RealCluster {
     /// The cluster the environment names; `None` when `CQLSTREAM_TEST_CONTACT_POINTS` is
     /// unset or empty.
-    pub fn from_env() -> Result<Option<RealCluster>, TargetError> {
+    pub(crate) fn from_env() -> Result<Option<RealCluster>, TargetError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         RealCluster::parse(
             var(CONTACT_POINTS_VAR).as_deref(),
@@ -93,7 +95,7 @@ impl RealCluster {
     }
 
     /// [`RealCluster::from_env`] on given values (what the variables hold, if set).
-    pub fn parse(
+    pub(crate) fn parse(
         contact_points: Option<&str>,
         protocol: Option<&str>,
         username: Option<String>,
@@ -143,7 +145,7 @@ enum Kind {
 
 /// Where one test runs; see the module documentation.
 #[derive(Debug)]
-pub struct TestTarget {
+pub(crate) struct TestTarget {
     test: String,
     kind: Kind,
 }
@@ -151,13 +153,13 @@ pub struct TestTarget {
 impl TestTarget {
     /// The cluster the environment names, or else a fresh testkit node with the default
     /// settings. Says which on stderr, naming `test`.
-    pub async fn from_env(test: &str) -> Result<TestTarget, TargetError> {
+    pub(crate) async fn from_env(test: &str) -> Result<TestTarget, TargetError> {
         TestTarget::from_env_with(test, TestNode::builder()).await
     }
 
     /// As [`TestTarget::from_env`], with the testkit node built by `node` (a protocol
     /// ceiling, users) when no cluster is named.
-    pub async fn from_env_with(test: &str, node: TestNodeBuilder) -> Result<TestTarget, TargetError> {
+    pub(crate) async fn from_env_with(test: &str, node: TestNodeBuilder) -> Result<TestTarget, TargetError> {
         let kind = match RealCluster::from_env()? {
             Some(cluster) => Kind::Real(cluster),
             None => Kind::Testkit(node.start().await?),
@@ -168,7 +170,7 @@ impl TestTarget {
     }
 
     /// `testkit node at ADDR` or `real cluster at HOST:PORT,...`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.kind {
             Kind::Testkit(node) => format!("testkit node at {}", node.addr()),
             Kind::Real(c) => format!("real cluster at {}", c.contact_points.join(",")),
@@ -176,12 +178,12 @@ impl TestTarget {
     }
 
     /// Whether this is a real cluster.
-    pub fn is_real(&self) -> bool {
+    pub(crate) fn is_real(&self) -> bool {
         matches!(self.kind, Kind::Real(_))
     }
 
     /// The testkit node, if this is one.
-    pub fn testkit(&self) -> Option<&TestNode> {
+    pub(crate) fn testkit(&self) -> Option<&TestNode> {
         match &self.kind {
             Kind::Testkit(node) => Some(node),
             Kind::Real(_) => None,
@@ -190,7 +192,7 @@ impl TestTarget {
 
     /// The testkit node, for the part of a test that needs it; against a real cluster,
     /// says on stderr that the part was skipped and why, and returns `None`.
-    pub fn require_testkit(&self, why: &str) -> Option<&TestNode> {
+    pub(crate) fn require_testkit(&self, why: &str) -> Option<&TestNode> {
         if self.testkit().is_none() {
             report(&format!("{}: SKIPPED against a real node: {why}", self.test));
         }
@@ -198,7 +200,7 @@ impl TestTarget {
     }
 
     /// `host:port` of every contact point.
-    pub fn contact_points(&self) -> Vec<String> {
+    pub(crate) fn contact_points(&self) -> Vec<String> {
         match &self.kind {
             Kind::Testkit(node) => vec![node.addr().to_string()],
             Kind::Real(c) => c.contact_points.clone(),
@@ -206,7 +208,7 @@ impl TestTarget {
     }
 
     /// The first contact point, resolved (for tests that open a bare connection).
-    pub async fn addr(&self) -> Result<SocketAddr, TargetError> {
+    pub(crate) async fn addr(&self) -> Result<SocketAddr, TargetError> {
         let first = self.contact_points().into_iter().next().unwrap_or_default();
         tokio::net::lookup_host(&first).await?.next().ok_or_else(|| TargetError::BadVariable {
             var: CONTACT_POINTS_VAR,
@@ -215,7 +217,7 @@ impl TestTarget {
     }
 
     /// A connection config with the target's protocol and credentials.
-    pub fn connection_config(&self) -> ConnectionConfig {
+    pub(crate) fn connection_config(&self) -> ConnectionConfig {
         let mut config = ConnectionConfig::new();
         if let Kind::Real(c) = &self.kind {
             if let Some(v) = c.protocol {
@@ -231,7 +233,7 @@ impl TestTarget {
     /// A session builder with the target's contact points, protocol and credentials.
     /// (Set further connection options on [`TestTarget::connection_config`] and pass it
     /// with `connection_config`, so that the credentials stay.)
-    pub fn session_builder(&self) -> SessionBuilder {
+    pub(crate) fn session_builder(&self) -> SessionBuilder {
         let mut b = Session::builder().connection_config(self.connection_config());
         for p in self.contact_points() {
             b = b.contact_point(p);
@@ -241,7 +243,7 @@ impl TestTarget {
 
     /// A keyspace of the test's own (SimpleStrategy, replication factor 1), created now
     /// and dropped when the returned guard is dropped.
-    pub async fn keyspace(&self) -> Result<TestKeyspace, TargetError> {
+    pub(crate) async fn keyspace(&self) -> Result<TestKeyspace, TargetError> {
         let name = keyspace_name(&self.test);
         let session = self.session_builder().build().await?;
         session
@@ -258,19 +260,19 @@ impl TestTarget {
 
 /// A keyspace made for one test; dropped (against a real cluster) when this is dropped.
 #[derive(Debug)]
-pub struct TestKeyspace {
+pub(crate) struct TestKeyspace {
     name: String,
     drop_with: Option<SessionBuilder>,
 }
 
 impl TestKeyspace {
     /// The keyspace's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// `keyspace.table`.
-    pub fn table(&self, table: &str) -> String {
+    pub(crate) fn table(&self, table: &str) -> String {
         format!("{}.{table}", self.name)
     }
 }
@@ -287,7 +289,7 @@ impl Drop for TestKeyspace {
                 let drop = async {
                     let session = builder.build().await?;
                     session.query(format!("DROP KEYSPACE IF EXISTS {name}"), ()).await?;
-                    Ok::<_, crate::session::Error>(())
+                    Ok::<_, cqlstream::session::Error>(())
                 };
                 match tokio::time::timeout(Duration::from_secs(30), drop).await {
                     Ok(Ok(())) => {}
