@@ -37,7 +37,7 @@ use crate::protocol::column_type::{ColumnType, UdtType};
 use crate::protocol::response::ColumnSpec;
 use crate::protocol::values::{Values, ValuesWriter};
 use crate::protocol::wire::{put_string, put_unsigned_vint, put_vint};
-use crate::value::{
+use crate::types::value::{
     CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint, MAX_VALUE_DEPTH, ValueError,
 };
 
@@ -216,7 +216,7 @@ fn put_field<T: SerializeValue + ?Sized>(item: &T, typ: &ColumnType, out: &mut B
 
 /// Cassandra's fixed-length rule for vector elements lives in the value layer; one
 /// definition serves both.
-use crate::value::vector_element_len;
+use crate::types::value::vector_element_len;
 
 /// Writes `items` as a list, set or vector of `typ`; `kinds` says which of the three
 /// the Rust type may be written as.

@@ -4,7 +4,7 @@
 //! Owns dispatch, keyspace resolution, DDL, the per-node prepared statement caches and
 //! the result metadata rules (skip_metadata, v5 result_metadata_id and
 //! Metadata_changed). Parsing is [`crate::testkit::cql`]'s; values are
-//! [`crate::value`]'s; connections and faults are not its business.
+//! [`crate::types`]'s; connections and faults are not its business.
 
 mod data;
 mod eval;
@@ -35,7 +35,7 @@ use crate::protocol::response::{
     SchemaChangeTarget, SchemaChangeType,
 };
 use crate::protocol::{Request, Response, Values, Version};
-use crate::value::Literal;
+use crate::types::Literal;
 
 /// A statement failure, answered as an ERROR.
 #[derive(Debug, Clone)]
