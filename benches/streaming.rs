@@ -153,118 +153,123 @@ fn mib(kib: f64) -> f64 {
     kib / 1024.0
 }
 
-/// A flat JSON object, written by hand: the lines children print and `--json` output.
-#[derive(Default)]
-struct JsonLine(String);
+/// The JSON lines: what a client child prints for the parent, and what `--json` prints,
+/// one object per line with its fields in this order (serde keeps declaration order).
+mod lines {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-impl JsonLine {
-    fn field(mut self, key: &str, raw: impl std::fmt::Display) -> Self {
-        self.0.push(if self.0.is_empty() { '{' } else { ',' });
-        self.0.push_str(&format!("\"{key}\":{raw}"));
-        self
-    }
+    /// A measurement: six decimals at most, as the tables print them (`2`, `1.5`,
+    /// `1234567.123457`); NaN and infinities (a ratio with nothing to divide) as `null`.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Num(pub(crate) f64);
 
-    fn str(self, key: &str, v: &str) -> Self {
-        let mut s = String::from("\"");
-        for c in v.chars() {
-            match c {
-                '"' => s.push_str("\\\""),
-                '\\' => s.push_str("\\\\"),
-                '\n' => s.push_str("\\n"),
-                c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
-                c => s.push(c),
+    impl Serialize for Num {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if !self.0.is_finite() {
+                return s.serialize_none();
+            }
+            let text = format!("{:.6}", self.0);
+            let text = text.trim_end_matches('0').trim_end_matches('.');
+            match text.parse::<serde_json::Number>() {
+                Ok(n) => n.serialize(s),
+                Err(_) => s.serialize_f64(self.0),
             }
         }
-        s.push('"');
-        self.field(key, s)
     }
 
-    fn num(self, key: &str, v: f64) -> Self {
-        if v.is_finite() {
-            self.field(key, format!("{v:.6}").trim_end_matches('0').trim_end_matches('.'))
-        } else {
-            self.field(key, "null")
+    impl<'de> Deserialize<'de> for Num {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+            Ok(Num(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN)))
         }
     }
 
-    fn int(self, key: &str, v: u64) -> Self {
-        self.field(key, v)
+    /// A client child's line when its scan (or baseline query) ran.
+    #[derive(Debug, Serialize, Deserialize)]
+    pub(crate) struct ClientLine {
+        pub(crate) ok: bool,
+        pub(crate) driver: String,
+        pub(crate) baseline: bool,
+        pub(crate) page_size: u64,
+        pub(crate) prefetch: u64,
+        pub(crate) rows: u64,
+        pub(crate) pages: Option<u64>,
+        pub(crate) bytes: Option<u64>,
+        pub(crate) max_buffered_pages: Option<u64>,
+        pub(crate) seconds: Num,
+        pub(crate) cpu_s: Num,
+        pub(crate) vm_rss_start_kib: Option<u64>,
+        pub(crate) vm_hwm_kib: Option<u64>,
     }
 
-    fn opt(self, key: &str, v: Option<u64>) -> Self {
-        match v {
-            Some(v) => self.field(key, v),
-            None => self.field(key, "null"),
-        }
+    /// A client child's line when it failed: `{"ok":false,"error":"..."}`.
+    #[derive(Debug, Serialize, Deserialize)]
+    pub(crate) struct ClientFailure {
+        pub(crate) ok: bool,
+        pub(crate) error: Option<String>,
     }
 
-    fn finish(mut self) -> String {
-        self.0.push('}');
-        self.0
+    /// What the parent reads back from a client child: one line or the other.
+    #[derive(Debug, Deserialize)]
+    #[serde(untagged)]
+    pub(crate) enum ClientReport {
+        Done(ClientLine),
+        Failed(ClientFailure),
     }
-}
 
-/// A value of a flat JSON object as read back.
-#[derive(Debug, Clone, PartialEq)]
-enum JsonValue {
-    Str(String),
-    Num(f64),
-    Bool(bool),
-    Null,
-}
+    /// The parent's `--json` output, one line per result, `kind` first.
+    #[derive(Debug, Serialize)]
+    #[serde(tag = "kind", rename_all = "lowercase")]
+    pub(crate) enum Report<'a> {
+        /// A driver's peak RSS after connecting and one tiny query.
+        Baseline { driver: &'a str, peak_rss_mib: Num },
+        /// One configuration of the throughput matrix.
+        Result {
+            driver: &'a str,
+            page_size: u64,
+            prefetch: &'a str,
+            rows: u64,
+            value_bytes: u64,
+            runs: u64,
+            rows_per_s: Num,
+            mb_per_s: Num,
+            client_cpu_s: Num,
+            peak_rss_mib: Num,
+            above_baseline_mib: Num,
+            pinning: &'a str,
+        },
+        /// cqlstream over scylla, per page size.
+        Ratio {
+            page_size: u64,
+            best_prefetch: &'a str,
+            best_over_scylla_rows_per_s: Num,
+            prefetch1_over_scylla_rows_per_s: Num,
+            prefetch1_over_scylla_rss_above_baseline: Num,
+            prefetch1_over_scylla_client_cpu: Num,
+            owned_over_scylla_rows_per_s: Num,
+            prefetch0_over_scylla_pages_rows_per_s: Num,
+        },
+        /// One configuration of the memory-bound check.
+        Memory {
+            driver: &'a str,
+            page_size: u64,
+            prefetch: &'a str,
+            rows: u64,
+            rows_per_s: Num,
+            pages: Option<u64>,
+            max_pages_waiting: Option<u64>,
+            page_bytes: Num,
+            peak_rss_mib: Num,
+            baseline_mib: Num,
+            above_baseline_mib: Num,
+            bound_mib: Num,
+            verdict: &'a str,
+        },
+    }
 
-/// Parses one flat JSON object (no nesting, no arrays): what the children print.
-fn parse_json_line(line: &str) -> Result<HashMap<String, JsonValue>, String> {
-    let bad = || format!("not a flat JSON object: {line}");
-    let body = line.trim().strip_prefix('{').and_then(|s| s.strip_suffix('}')).ok_or_else(bad)?;
-    let mut chars = body.chars().peekable();
-    let mut out = HashMap::new();
-    let read_string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Option<String> {
-        if chars.next()? != '"' {
-            return None;
-        }
-        let mut s = String::new();
-        loop {
-            match chars.next()? {
-                '"' => return Some(s),
-                '\\' => match chars.next()? {
-                    'n' => s.push('\n'),
-                    'u' => {
-                        let hex: String = (0..4).filter_map(|_| chars.next()).collect();
-                        s.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-                    }
-                    c => s.push(c),
-                },
-                c => s.push(c),
-            }
-        }
-    };
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Ok(out);
-        }
-        let key = read_string(&mut chars).ok_or_else(bad)?;
-        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ':') {
-            chars.next();
-        }
-        let value = if chars.peek() == Some(&'"') {
-            JsonValue::Str(read_string(&mut chars).ok_or_else(bad)?)
-        } else {
-            let mut raw = String::new();
-            while chars.peek().is_some_and(|c| *c != ',') {
-                raw.push(chars.next().unwrap_or(' '));
-            }
-            match raw.trim() {
-                "true" => JsonValue::Bool(true),
-                "false" => JsonValue::Bool(false),
-                "null" => JsonValue::Null,
-                n => JsonValue::Num(n.parse().map_err(|_| bad())?),
-            }
-        };
-        out.insert(key, value);
+    /// One JSON line. Serialising these types cannot fail (no maps with non-string
+    /// keys, no failing `Serialize`), so a failure would be a bug worth seeing.
+    pub(crate) fn to_line<T: Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap_or_else(|_| r#"{"ok":false,"error":"a JSON line failed to serialise"}"#.into())
     }
 }
 
@@ -468,7 +473,7 @@ mod client {
                 println!("{line}");
                 return ExitCode::SUCCESS;
             }
-            Err(e) => JsonLine::default().field("ok", false).str("error", &e.to_string()).finish(),
+            Err(e) => lines::to_line(&lines::ClientFailure { ok: false, error: Some(e.to_string()) }),
         };
         println!("{line}");
         ExitCode::FAILURE
@@ -492,21 +497,21 @@ mod client {
         if !a.baseline {
             tally.verify(a.rows)?;
         }
-        Ok(JsonLine::default()
-            .field("ok", true)
-            .str("driver", &a.driver)
-            .field("baseline", a.baseline)
-            .int("page_size", a.page_size as u64)
-            .int("prefetch", a.prefetch as u64)
-            .int("rows", tally.rows)
-            .opt("pages", tally.pages)
-            .opt("bytes", tally.bytes)
-            .opt("max_buffered_pages", tally.max_buffered)
-            .num("seconds", seconds)
-            .num("cpu_s", cpu)
-            .opt("vm_rss_start_kib", rss_start)
-            .opt("vm_hwm_kib", status_kib("self", "VmHWM"))
-            .finish())
+        Ok(lines::to_line(&lines::ClientLine {
+            ok: true,
+            driver: a.driver.clone(),
+            baseline: a.baseline,
+            page_size: a.page_size as u64,
+            prefetch: a.prefetch as u64,
+            rows: tally.rows,
+            pages: tally.pages,
+            bytes: tally.bytes,
+            max_buffered_pages: tally.max_buffered,
+            seconds: lines::Num(seconds),
+            cpu_s: lines::Num(cpu),
+            vm_rss_start_kib: rss_start,
+            vm_hwm_kib: status_kib("self", "VmHWM"),
+        }))
     }
 
     /// Returns the tally, the scan's wall time and its CPU time (both from the first
@@ -961,9 +966,9 @@ mod parent {
                 Ok(out) => {
                     let stdout = String::from_utf8_lossy(&out.stdout);
                     let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or("");
-                    match parse_json_line(line) {
+                    match serde_json::from_str::<lines::ClientReport>(line) {
                         Err(_) => Err(format!("exit {}, no result line: {stdout:?}", out.status)),
-                        Ok(m) => sample(&m, out.status.success()),
+                        Ok(report) => sample(report, out.status.success()),
                     }
                 }
             };
@@ -986,26 +991,20 @@ mod parent {
         }
     }
 
-    fn sample(m: &HashMap<String, JsonValue>, success: bool) -> Result<Sample, String> {
-        let num = |k: &str| match m.get(k) {
-            Some(JsonValue::Num(n)) => Some(*n),
-            _ => None,
-        };
-        if !success || m.get("ok") != Some(&JsonValue::Bool(true)) {
-            return Err(match m.get("error") {
-                Some(JsonValue::Str(e)) => e.clone(),
-                _ => "failed without a message".into(),
-            });
+    fn sample(report: lines::ClientReport, success: bool) -> Result<Sample, String> {
+        match report {
+            lines::ClientReport::Done(l) if success && l.ok => Ok(Sample {
+                rows: l.rows,
+                pages: l.pages,
+                bytes: l.bytes,
+                max_buffered: l.max_buffered_pages,
+                seconds: l.seconds.0,
+                cpu_s: l.cpu_s.0,
+                hwm_kib: l.vm_hwm_kib.map_or(f64::NAN, |k| k as f64),
+            }),
+            lines::ClientReport::Done(_) => Err("failed without a message".into()),
+            lines::ClientReport::Failed(f) => Err(f.error.unwrap_or_else(|| "failed without a message".into())),
         }
-        Ok(Sample {
-            rows: num("rows").unwrap_or(0.0) as u64,
-            pages: num("pages").map(|n| n as u64),
-            bytes: num("bytes").map(|n| n as u64),
-            max_buffered: num("max_buffered_pages").map(|n| n as u64),
-            seconds: num("seconds").unwrap_or(f64::NAN),
-            cpu_s: num("cpu_s").unwrap_or(f64::NAN),
-            hwm_kib: num("vm_hwm_kib").unwrap_or(f64::NAN),
-        })
     }
 
     pub(super) fn main(argv: &[String]) -> Result<ExitCode, Error> {
@@ -1159,34 +1158,25 @@ mod parent {
         };
         if a.json {
             for (family, samples) in &results.baselines {
-                println!(
-                    "{}",
-                    JsonLine::default()
-                        .str("kind", "baseline")
-                        .str("driver", family)
-                        .num("peak_rss_mib", mib(median(samples.iter().map(|s| s.hwm_kib).collect())))
-                        .finish()
-                );
+                let peak_rss_mib = lines::Num(mib(median(samples.iter().map(|s| s.hwm_kib).collect())));
+                println!("{}", lines::to_line(&lines::Report::Baseline { driver: family, peak_rss_mib }));
             }
             for r in &rows {
-                println!(
-                    "{}",
-                    JsonLine::default()
-                        .str("kind", "result")
-                        .str("driver", &r.case.driver)
-                        .int("page_size", r.case.page_size as u64)
-                        .str("prefetch", &r.case.prefetch_label())
-                        .int("rows", a.rows)
-                        .int("value_bytes", a.value_bytes as u64)
-                        .int("runs", a.runs as u64)
-                        .num("rows_per_s", r.rows_per_s)
-                        .num("mb_per_s", r.mb_per_s)
-                        .num("client_cpu_s", r.cpu_s)
-                        .num("peak_rss_mib", r.hwm_mib)
-                        .num("above_baseline_mib", r.above_mib)
-                        .str("pinning", &b.pinning)
-                        .finish()
-                );
+                let line = lines::Report::Result {
+                    driver: &r.case.driver,
+                    page_size: r.case.page_size as u64,
+                    prefetch: &r.case.prefetch_label(),
+                    rows: a.rows,
+                    value_bytes: a.value_bytes as u64,
+                    runs: a.runs as u64,
+                    rows_per_s: lines::Num(r.rows_per_s),
+                    mb_per_s: lines::Num(r.mb_per_s),
+                    client_cpu_s: lines::Num(r.cpu_s),
+                    peak_rss_mib: lines::Num(r.hwm_mib),
+                    above_baseline_mib: lines::Num(r.above_mib),
+                    pinning: &b.pinning,
+                };
+                println!("{}", lines::to_line(&line));
             }
         } else {
             println!("\n{}", header(b));
@@ -1246,18 +1236,18 @@ mod parent {
             let p0 = ratio(find("cqlstream", p, Some(0)), find("scylla-pages", p, Some(0)), |r| r.rows_per_s);
             let best_prefetch = best.map_or("-".to_string(), |r| r.case.prefetch_label());
             if a.json {
-                let opt = |j: JsonLine, k: &str, v: Option<f64>| j.num(k, v.unwrap_or(f64::NAN));
-                let j = JsonLine::default()
-                    .str("kind", "ratio")
-                    .int("page_size", p as u64)
-                    .str("best_prefetch", &best_prefetch);
-                let j = opt(j, "best_over_scylla_rows_per_s", best_ratio);
-                let j = opt(j, "prefetch1_over_scylla_rows_per_s", p1);
-                let j = opt(j, "prefetch1_over_scylla_rss_above_baseline", p1_rss);
-                let j = opt(j, "prefetch1_over_scylla_client_cpu", p1_cpu);
-                let j = opt(j, "owned_over_scylla_rows_per_s", owned);
-                let j = opt(j, "prefetch0_over_scylla_pages_rows_per_s", p0);
-                println!("{}", j.finish());
+                let num = |v: Option<f64>| lines::Num(v.unwrap_or(f64::NAN));
+                let line = lines::Report::Ratio {
+                    page_size: p as u64,
+                    best_prefetch: &best_prefetch,
+                    best_over_scylla_rows_per_s: num(best_ratio),
+                    prefetch1_over_scylla_rows_per_s: num(p1),
+                    prefetch1_over_scylla_rss_above_baseline: num(p1_rss),
+                    prefetch1_over_scylla_client_cpu: num(p1_cpu),
+                    owned_over_scylla_rows_per_s: num(owned),
+                    prefetch0_over_scylla_pages_rows_per_s: num(p0),
+                };
+                println!("{}", lines::to_line(&line));
             } else {
                 println!(
                     "| {p} | {best_prefetch} | {} | {} | {} | {} | {} | {} |",
@@ -1331,25 +1321,22 @@ mod parent {
                 ));
             }
             if a.json {
-                println!(
-                    "{}",
-                    JsonLine::default()
-                        .str("kind", "memory")
-                        .str("driver", &case.driver)
-                        .int("page_size", case.page_size as u64)
-                        .str("prefetch", &case.prefetch_label())
-                        .int("rows", samples[0].rows)
-                        .num("rows_per_s", rows_per_s)
-                        .opt("pages", pages)
-                        .opt("max_pages_waiting", waiting)
-                        .num("page_bytes", page_bytes)
-                        .num("peak_rss_mib", worst / 1048576.0)
-                        .num("baseline_mib", base / 1048576.0)
-                        .num("above_baseline_mib", above / 1048576.0)
-                        .num("bound_mib", if checked { bound / 1048576.0 } else { f64::NAN })
-                        .str("verdict", if checked { verdict } else { "info" })
-                        .finish()
-                );
+                let line = lines::Report::Memory {
+                    driver: &case.driver,
+                    page_size: case.page_size as u64,
+                    prefetch: &case.prefetch_label(),
+                    rows: samples[0].rows,
+                    rows_per_s: lines::Num(rows_per_s),
+                    pages,
+                    max_pages_waiting: waiting,
+                    page_bytes: lines::Num(page_bytes),
+                    peak_rss_mib: lines::Num(worst / 1048576.0),
+                    baseline_mib: lines::Num(base / 1048576.0),
+                    above_baseline_mib: lines::Num(above / 1048576.0),
+                    bound_mib: lines::Num(if checked { bound / 1048576.0 } else { f64::NAN }),
+                    verdict: if checked { verdict } else { "info" },
+                };
+                println!("{}", lines::to_line(&line));
             } else {
                 println!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {verdict} |",

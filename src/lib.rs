@@ -56,10 +56,13 @@
 //! - [`stream`]: [`stream::RowStream`] and [`stream::PageStream`]: paging with a
 //!   bounded read-ahead, limits, resume tokens, page retries; its docs are the
 //!   streaming guide.
-//! - [`types`], [`value`], [`token`]: Rust types to CQL values and back, every CQL
-//!   value, Murmur3 tokens.
+//! - [`types`]: CQL values and Rust types to them and back: `value/` ([`types::CqlValue`],
+//!   the value types Rust lacks, their wire form), `serialize/` (bound values and rows),
+//!   `deserialize` and `row` (cells and rows of a page). [`token`]: Murmur3 tokens.
 //! - `testkit` (feature `testkit`): the in-process CQL server tests, examples and
-//!   benchmarks run against.
+//!   benchmarks run against; the feature also compiles the value code only it needs
+//!   (CQL literals, Cassandra's sort order). Feature `fuzzing`: `protocol::roundtrip`,
+//!   the invariant checks of the fuzz targets under `fuzz/`.
 //! - `protocol-spec/README.md` in the repository maps every spec section to the module
 //!   and the tests that cover it.
 #![forbid(unsafe_code)]
@@ -72,7 +75,6 @@ pub mod stream;
 pub mod testkit;
 pub mod token;
 pub mod types;
-pub mod value;
 
 /// Derives for row types (feature `derive`, on by default): `#[derive(FromRow)]` reads a
 /// row into a struct, matching fields to columns by name (implements

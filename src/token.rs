@@ -2,7 +2,7 @@
 //! point of the ring a partition key hashes to, so a request can go to a replica.
 //!
 //! Owns the hash and the serialisation of (possibly composite) partition keys into the
-//! bytes that are hashed. Values are serialised by [`crate::value`]; this module only
+//! bytes that are hashed. Values are serialised by [`crate::types`]; this module only
 //! sees bytes.
 //!
 //! ```
@@ -36,7 +36,7 @@ pub fn murmur3_token(key: &[u8]) -> i64 {
 }
 
 /// The bytes Cassandra hashes for a partition key made of `components`, each already
-/// serialised ([`crate::value::CqlValue::encode`]): a single component as it is,
+/// serialised ([`crate::types::CqlValue::encode`]): a single component as it is,
 /// several in `CompositeType` form, each as a 2-byte big-endian length, the bytes, and
 /// a `0x00` end-of-component byte.
 ///

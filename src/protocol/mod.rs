@@ -26,6 +26,8 @@ pub mod segment;
 pub mod values;
 pub mod wire;
 
+/// The invariant checks of the fuzz targets (feature `fuzzing`, which `fuzz/` enables).
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod roundtrip;
 

@@ -24,8 +24,8 @@ use super::error::DeserializeError;
 use super::row::RowRef;
 use crate::protocol::column_type::ColumnType;
 use crate::protocol::response::ColumnSpec;
-use crate::value::vector_element_len;
-use crate::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint, ValueError};
+use crate::types::value::vector_element_len;
+use crate::types::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint, ValueError};
 
 /// A Rust type one cell can be read into, possibly borrowing from the page (`'frame`).
 ///
@@ -947,7 +947,7 @@ mod tests {
         /// Whatever the bytes, reading returns; it never panics.
         #[test]
         fn garbage_is_an_error_not_a_panic(
-            (t, v) in crate::value::strategies::typed_value(),
+            (t, v) in crate::types::value::strategies::typed_value(),
             garbage in proptest::collection::vec(any::<u8>(), 0..48),
         ) {
             let mut b = BytesMut::new();

@@ -7,7 +7,7 @@
 //! sees reads `column `v`: cannot read CQL type blob as Rust i32`.
 
 use crate::protocol::ColumnType;
-use crate::value::ValueError;
+use crate::types::value::ValueError;
 
 /// A Rust value could not be written as a bound value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -23,7 +23,7 @@ pub enum SerializeError {
     },
     /// The Rust type fits the CQL type, but this value does not: non-ASCII text for
     /// `ascii`, a UUID of another version for `timeuuid`, a time out of range, or a
-    /// [`CqlValue`](crate::value::CqlValue) that does not fit.
+    /// [`CqlValue`](crate::types::CqlValue) that does not fit.
     #[error("cannot write this Rust {} as CQL type {cql_type}: {reason}", short_type_name(.rust_type))]
     InvalidValue {
         /// Full Rust type name.

@@ -1,6 +1,12 @@
-//! Rust types to CQL values and back (spec v5 §6, v4 §7): what a statement's bound
-//! values are made from, and what the rows of a result are read into.
+//! CQL values, and Rust types to CQL values and back (spec v5 §5 and §6, v4 §6 and
+//! §7): what a statement's bound values are made from, and what the rows of a result
+//! are read into.
 //!
+//! - Values: [`CqlValue`], one value of any CQL type, and the value types Rust lacks
+//!   ([`CqlDate`], [`CqlTime`], [`CqlTimestamp`], [`CqlDuration`], [`CqlVarint`],
+//!   [`CqlDecimal`]), with their wire form ([`CqlValue::encode`], [`CqlValue::decode`])
+//!   and their CQL literal form (`Display`). The test server's parts of it (CQL
+//!   literals, Cassandra's sort order) are compiled with the feature `testkit` only.
 //! - Writing: [`SerializeValue`] writes one Rust value as one bound value of a column
 //!   type, [`SerializeRow`] a statement's values (a tuple by position, a map by marker
 //!   name), checked against the prepared statement's bind markers; errors name the
@@ -11,9 +17,9 @@
 //!   (`&str`, `&[u8]`). The column types are checked once per page, then each row is
 //!   decoded only when the iterator reaches it.
 //!
-//! The value types Rust lacks (`date`, `time`, `timestamp`, `duration`, `varint`,
-//! `decimal`) and the dynamic [`CqlValue`](crate::value::CqlValue) live in
-//! [`crate::value`]; this module maps Rust types onto them and onto the wire.
+//! It knows nothing of connections, sessions or IO: it reads and writes the contents of
+//! `[value]`s and rows that the protocol layer carries. Inside it, `value/` uses only
+//! the protocol layer: the Rust-type mapping builds on it, never the other way round.
 //!
 //! ```
 //! use cqlstream::protocol::{ColumnType, ValueRef};
@@ -59,8 +65,11 @@
 //!
 //! # Layout
 //!
-//! - `serialize`: [`SerializeValue`] and its implementations, [`Unset`],
-//!   [`MaybeUnset`], [`SerializeRow`], [`RowWriter`];
+//! - `value/`: [`CqlValue`], the scalar types and [`ValueError`]: the wire form of every
+//!   CQL type, and (feature `testkit`) `Literal`, `from_literal` and Cassandra's order;
+//! - `serialize/`: [`SerializeValue`] and its implementations, [`Unset`],
+//!   [`MaybeUnset`], [`SerializeRow`], [`RowWriter`], and the natural types of untyped
+//!   values;
 //! - `deserialize`: [`DeserializeValue`], [`DeserializeRow`] and their implementations;
 //! - `row`: [`Row`], [`RowRef`], [`RowsPage`], [`ColumnIndex`] and the page iterators;
 //! - `error`: [`SerializeError`], [`DeserializeError`].
@@ -96,6 +105,7 @@ mod row;
 mod serialize;
 #[cfg(test)]
 mod tests;
+mod value;
 
 pub use deserialize::{
     DeserializeOwnedRow, DeserializeOwnedValue, DeserializeRow, DeserializeValue, deserialize_column, type_check_column,
@@ -107,3 +117,8 @@ pub use row::{
 pub use serialize::{
     MaybeUnset, RowWriter, SerializeRow, SerializeValue, Unset, serialize_values, serialize_values_untyped,
 };
+pub use value::{
+    CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint, MAX_VALUE_DEPTH, ValueError,
+};
+#[cfg(feature = "testkit")]
+pub use value::{Literal, sort_map, sort_set};

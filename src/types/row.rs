@@ -24,7 +24,7 @@ use super::error::DeserializeError;
 use crate::protocol::ColumnType;
 use crate::protocol::response::next_cell;
 use crate::protocol::response::{ColumnSpec, Rows};
-use crate::value::CqlValue;
+use crate::types::value::CqlValue;
 
 // ---------------------------------------------------------------------------------------
 // Walking cells

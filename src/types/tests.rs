@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::*;
 use crate::protocol::ColumnType;
 use crate::protocol::column_type::UdtType;
-use crate::value::strategies::{duration, timeuuid, typed_value, varint};
-use crate::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint};
+use crate::types::value::strategies::{duration, timeuuid, typed_value, varint};
+use crate::types::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint};
 
 use ColumnType as T;
 use CqlValue as V;

@@ -8,8 +8,8 @@
 use bytes::Bytes;
 use cqlstream::protocol::response::{ColumnSpec, Rows, RowsMetadata, RowsWriter};
 use cqlstream::protocol::{ColumnType, ValueRef, Values};
+use cqlstream::types::CqlValue;
 use cqlstream::types::{self, DeserializeError, MaybeUnset, RowsPage, SerializeError};
-use cqlstream::value::CqlValue;
 use cqlstream::{FromRow, SerializeRow};
 
 fn col(name: &str, typ: ColumnType) -> ColumnSpec {

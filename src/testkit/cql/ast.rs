@@ -12,7 +12,7 @@ use std::fmt;
 
 use super::lexer::is_reserved;
 use crate::protocol::{ColumnType, UdtType};
-use crate::value::Literal;
+use crate::types::Literal;
 
 /// `name` as CQL text: bare when it reads back the same unquoted (lower case, not
 /// reserved), else `"quoted"` with `"` doubled.

@@ -16,7 +16,7 @@ use super::ParseError;
 use super::ast::*;
 use super::lexer::{Tok, Token, is_reserved};
 use crate::protocol::ColumnType;
-use crate::value::Literal;
+use crate::types::Literal;
 
 /// Deepest nesting of terms, types and selectors accepted (`[[[...]]]`,
 /// `list<list<...>>`, `f(f(...))`). Real statements stay far below it.

@@ -5,7 +5,7 @@
 use super::parser::MAX_DEPTH;
 use super::*;
 use crate::protocol::ColumnType;
-use crate::value::Literal;
+use crate::types::Literal;
 use proptest::strategy::Strategy;
 
 fn ok(cql: &str) -> Parsed {

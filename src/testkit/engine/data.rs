@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::value::CqlValue;
+use crate::types::CqlValue;
 
 /// A partition's position on the ring: Cassandra orders partitions by token, then by
 /// the serialised key (for token collisions).

@@ -18,7 +18,7 @@ use super::{ClientState, Engine, ExecError, Params, literal_text, system};
 use crate::protocol::column_type::UdtType;
 use crate::protocol::response::{ErrorKind, Event, ResultBody, SchemaChange, SchemaChangeTarget, SchemaChangeType};
 use crate::testkit::cql::{self, CqlStatement, QualifiedName};
-use crate::value::Literal;
+use crate::types::Literal;
 
 /// A DDL statement's reply, and the event it causes (none when nothing changed).
 type DdlResult = Result<(ResultBody, Option<Event>), ExecError>;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::ExecError;
 use crate::protocol::{ColumnType, ValueRef, Values};
 use crate::testkit::cql::{BindMarker, Term};
-use crate::value::{CqlDate, CqlTime, CqlTimestamp, CqlValue};
+use crate::types::{CqlDate, CqlTime, CqlTimestamp, CqlValue};
 
 /// A term's value: a value, null, or "unset" (leave the column alone).
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@
 //! own: `ddl` (CREATE/DROP/TRUNCATE), `select`, `modify` (INSERT/UPDATE/DELETE),
 //! `prepare` (bind marker metadata), `system` (the generated system tables); `schema`
 //! and `data` hold the dataset, `eval` turns terms into values, `paging` the paging
-//! state. Parsing is [`crate::testkit::cql`]'s; values are [`crate::value`]'s;
+//! state. Parsing is [`crate::testkit::cql`]'s; values are [`crate::types`]'s;
 //! connections and faults are not its business.
 
 mod data;
@@ -36,7 +36,7 @@ use crate::protocol::response::{
     ColumnSpec, ErrorBody, ErrorKind, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata,
 };
 use crate::protocol::{Request, Response, Values, Version};
-use crate::value::Literal;
+use crate::types::Literal;
 
 /// A statement failure, answered as an ERROR.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use crate::protocol::response::{ColumnSpec, Rows, RowsMetadata};
 use crate::testkit::cql::{
     Assignment, Condition, Delete, IfClause, InValues, Insert, Operator, Relation, Target, Term, Update,
 };
-use crate::value::CqlValue;
+use crate::types::CqlValue;
 
 fn encode(t: &TableSchema, col: usize, v: &CqlValue) -> Result<Bytes, ExecError> {
     encode_exact(|b| {

@@ -21,7 +21,7 @@ use super::{ExecError, Params};
 use crate::protocol::ColumnType;
 use crate::protocol::response::{ColumnSpec, Rows, RowsMetadata};
 use crate::testkit::cql::{InValues, Operator, Order, Projection, Relation, Select, Selector, Term};
-use crate::value::CqlValue;
+use crate::types::CqlValue;
 
 /// One output column.
 #[derive(Debug, Clone)]

@@ -1,9 +1,10 @@
-//! Fuzz seeds: `cargo test` replays every file under `fuzz/seeds/<target>/` through the
-//! same invariant checks the fuzz targets run (`cqlstream::protocol::roundtrip`).
+//! Fuzz seeds (feature `fuzzing`): `cargo test --features fuzzing` replays every file
+//! under `fuzz/seeds/<target>/` through the same invariant checks the fuzz targets run
+//! (`cqlstream::protocol::roundtrip`).
 //!
 //! The seeds are generated from real messages by the ignored test `regenerate_seeds`
-//! (`cargo test --test protocol regenerate_seeds -- --ignored`); `seeds_are_current`
-//! fails when the committed files drift from what the generator makes.
+//! (`cargo test --features fuzzing --test integration regenerate_seeds -- --ignored`);
+//! `seeds_are_current` fails when the committed files drift from what the generator makes.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -443,7 +444,7 @@ fn seeds_are_current() {
             let on_disk = std::fs::read(&path).unwrap_or_default();
             assert!(
                 on_disk == data,
-                "{} is missing or stale: run `cargo test --test protocol regenerate_seeds -- --ignored`",
+                "{} is missing or stale: run `cargo test --features fuzzing --test integration regenerate_seeds -- --ignored`",
                 path.display()
             );
         }

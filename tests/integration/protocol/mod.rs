@@ -1,6 +1,7 @@
 //! Cross-module protocol tests: byte-exact vectors written by hand from the spec,
 //! hostile inputs, and the replay of every committed fuzz seed.
 
+#[cfg(feature = "fuzzing")]
 mod fuzz_seeds;
 mod hostile;
 mod request_vectors;

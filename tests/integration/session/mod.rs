@@ -179,7 +179,7 @@ mod every_type {
     use crate::support::TestTarget;
     use cqlstream::connection::Connection;
     use cqlstream::protocol::{Compression, Version};
-    use cqlstream::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint};
+    use cqlstream::types::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue, CqlVarint};
     use uuid::Uuid;
 
     const COLUMNS: &str = "a ascii, b bigint, bl blob, bo boolean, d date, de decimal, db double, du duration, f float, \

@@ -17,7 +17,7 @@ use super::data::{ClusteringKey, PartitionKey, TableData, encode_row};
 use super::schema::{Schema, TableSchema, fixed_table};
 use crate::protocol::{ColumnType, Version};
 use crate::testkit::node::ClusterShared;
-use crate::value::CqlValue;
+use crate::types::CqlValue;
 
 /// Keyspaces whose tables are generated, not stored.
 pub(crate) const SYSTEM_KEYSPACES: [&str; 6] =

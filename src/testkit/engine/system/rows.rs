@@ -12,7 +12,7 @@ use bytes::Bytes;
 use super::{GeneratedRows, Source, release_version};
 use crate::testkit::engine::schema::{ColumnKind, cql_type_text};
 use crate::testkit::node::NodeShared;
-use crate::value::CqlValue;
+use crate::types::CqlValue;
 
 fn txt(s: impl Into<String>) -> Option<CqlValue> {
     Some(CqlValue::Text(s.into()))

@@ -59,7 +59,7 @@ impl CqlValue {
     /// is ASCII) and `Ascii` to `text`; `Bigint` and `Counter` to either of `bigint`
     /// and `counter`; `Timeuuid` to `uuid` and `Uuid` to `timeuuid` (if version 1);
     /// `Blob` to a custom type; [`CqlValue::Empty`] to any type. Set and map elements
-    /// are written in the order given (see [`CqlValue::normalize`]).
+    /// are written in the order given (the server sorts them).
     pub fn encode(&self, typ: &ColumnType, buf: &mut BytesMut) -> Result<(), ValueError> {
         let start = buf.len();
         let result = encode_value(self, typ, buf, 0);
@@ -260,7 +260,7 @@ fn encode_vector(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlVarint};
+    use crate::types::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlVarint};
     use bytes::Bytes;
 
     fn enc(v: &CqlValue, t: &ColumnType) -> Vec<u8> {

@@ -1,6 +1,7 @@
 //! Giving a CQL [`Literal`] a type: what Cassandra accepts for each column type in
 //! statement text (`org.apache.cassandra.cql3.Constants.Literal.testAssignment` and the
-//! marshal classes' `fromString`), with the same range checks.
+//! marshal classes' `fromString`), with the same range checks. Only the test server
+//! reads statement text, so this is compiled with the feature `testkit` only.
 
 use std::net::IpAddr;
 
@@ -38,6 +39,16 @@ impl CqlValue {
     /// Nulls are allowed inside tuples and UDTs only. Sets and maps come back sorted in
     /// Cassandra's order with duplicates dropped (for maps, the last value of a key
     /// wins), as Cassandra stores them.
+    ///
+    /// ```
+    /// use cqlstream::protocol::ColumnType;
+    /// use cqlstream::types::{CqlValue, Literal};
+    ///
+    /// let typ = ColumnType::Set(Box::new(ColumnType::Int));
+    /// let lit = Literal::Set(vec![Literal::Integer("3".into()), Literal::Integer("-1".into())]);
+    /// let value = CqlValue::from_literal(&lit, &typ).unwrap().unwrap();
+    /// assert_eq!(value.to_string(), "{-1, 3}"); // sorted, as Cassandra stores sets
+    /// ```
     pub fn from_literal(lit: &Literal, typ: &ColumnType) -> Result<Option<CqlValue>, ValueError> {
         convert(lit, typ, 0)
     }

@@ -322,7 +322,7 @@ fn decode_vector(elem: &ColumnType, dimension: u32, b: &[u8], depth: usize) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::strategies::typed_value;
+    use crate::types::value::strategies::typed_value;
     use bytes::{BufMut, BytesMut};
     use proptest::prelude::*;
 

@@ -5,13 +5,13 @@ use std::fmt::{self, Write};
 use super::cql_value::CqlValue;
 
 impl fmt::Display for CqlValue {
-    /// The value as a CQL literal that [`CqlValue::from_literal`] reads back for the
-    /// same column type: strings, dates, times, timestamps and addresses quoted (with
-    /// `'` doubled), blobs and custom values as `0x...`, numbers, UUIDs and durations
-    /// bare, `NaN`/`Infinity`/`-Infinity` for non-finite floats, `[..]` for lists and
-    /// vectors, `{..}` for sets, maps and UDTs (field names quoted when they need it),
-    /// `(..)` for tuples, `null` for absent tuple/UDT fields. The empty value, which
-    /// has no literal of its own, is written `''`.
+    /// The value as a CQL literal that `CqlValue::from_literal` (feature `testkit`)
+    /// reads back for the same column type: strings, dates, times, timestamps and
+    /// addresses quoted (with `'` doubled), blobs and custom values as `0x...`, numbers,
+    /// UUIDs and durations bare, `NaN`/`Infinity`/`-Infinity` for non-finite floats,
+    /// `[..]` for lists and vectors, `{..}` for sets, maps and UDTs (field names quoted
+    /// when they need it), `(..)` for tuples, `null` for absent tuple/UDT fields. The
+    /// empty value, which has no literal of its own, is written `''`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use CqlValue as V;
         match self {
@@ -129,7 +129,7 @@ fn seq<'a>(
 
 #[cfg(test)]
 mod tests {
-    use crate::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue as V, CqlVarint};
+    use crate::types::value::{CqlDate, CqlDecimal, CqlDuration, CqlTime, CqlTimestamp, CqlValue as V, CqlVarint};
     use uuid::Uuid;
 
     #[test]

@@ -2,7 +2,8 @@
 //! `{'k': 1}`, `(1, 'a')`, `{field: 1}`), before they are given a type.
 //!
 //! The parser produces them; [`super::CqlValue::from_literal`] turns one into a value
-//! of a known column type. Owns only the shape of a literal, not its meaning.
+//! of a known column type. Owns only the shape of a literal, not its meaning. Compiled
+//! with the feature `testkit` only, for the test server's CQL parser.
 
 use uuid::Uuid;
 

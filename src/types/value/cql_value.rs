@@ -59,11 +59,11 @@ pub enum CqlValue {
     Duration(CqlDuration),
     /// `list<T>`: elements in order (never null).
     List(Vec<CqlValue>),
-    /// `set<T>`: elements (never null); Cassandra keeps them sorted and unique, see
-    /// [`CqlValue::normalize`].
+    /// `set<T>`: elements (never null); Cassandra keeps them sorted and unique (the
+    /// test server sorts them with `CqlValue::normalize`, feature `testkit`).
     Set(Vec<CqlValue>),
     /// `map<K, V>`: entries (never null); Cassandra keeps them sorted by key with unique
-    /// keys, see [`CqlValue::normalize`].
+    /// keys (the test server sorts them with `CqlValue::normalize`, feature `testkit`).
     Map(Vec<(CqlValue, CqlValue)>),
     /// `tuple<...>`: elements, each possibly null. May be shorter than the type.
     Tuple(Vec<Option<CqlValue>>),

@@ -11,6 +11,9 @@
 //! unsigned (`UUIDType`); lists, sets, vectors and maps element by element, shorter
 //! first on a tie; tuples and UDTs field by field with null first, trailing nulls
 //! ignored (`TupleType`).
+//!
+//! Only the test server sorts or compares values (the driver writes them in the order
+//! given), so this is compiled with the feature `testkit` only.
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
@@ -242,7 +245,7 @@ fn kind_rank(v: &CqlValue) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{CqlDate, CqlDecimal, CqlTimestamp, CqlVarint};
+    use crate::types::value::{CqlDate, CqlDecimal, CqlTimestamp, CqlVarint};
     use CqlValue as V;
     use proptest::prelude::*;
 
@@ -374,8 +377,8 @@ mod tests {
     proptest! {
         #[test]
         fn order_is_total_and_consistent(
-            (_, a) in crate::value::strategies::typed_value(),
-            (_, b) in crate::value::strategies::typed_value(),
+            (_, a) in crate::types::value::strategies::typed_value(),
+            (_, b) in crate::types::value::strategies::typed_value(),
         ) {
             prop_assert_eq!(a.cql_cmp(&a), Ordering::Equal);
             prop_assert_eq!(a.cql_cmp(&b), b.cql_cmp(&a).reverse());
