@@ -111,7 +111,8 @@ pub mod types;
 #[cfg(feature = "derive")]
 pub use cqlstream_macros::{FromRow, SerializeRow};
 
-/// The README's Rust examples, compiled and run as doctests so they cannot rot.
-#[cfg(doctest)]
+/// The README's Rust examples, compiled and run as doctests so they cannot rot (with
+/// feature `testkit`, which some of them use; the README's test command has it).
+#[cfg(all(doctest, feature = "testkit"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
