@@ -52,10 +52,14 @@
 //! - [`connection`]: one connection: the handshake, and the task that owns the socket
 //!   and multiplexes 32,768 stream ids.
 //! - [`session`]: [`session::Session`]: the pool, statements, the prepared cache,
-//!   results and errors.
+//!   results, the one request path every query, execute, batch and page goes through,
+//!   and making streams ([`session::Session::stream`]). It may use connection and stream.
 //! - [`stream`]: [`stream::RowStream`] and [`stream::PageStream`]: paging with a
-//!   bounded read-ahead, limits, resume tokens, page retries; its docs are the
-//!   streaming guide.
+//!   bounded read-ahead, limits, resume tokens; pages come from a page source (the
+//!   session) it does not name. Its docs are the streaming guide. It must not use
+//!   session or connection.
+//! - [`Error`] (`error`): the one error type of session and stream;
+//!   [`RetryPolicy`] (`retry`): which failed requests are tried again.
 //! - [`types`], [`value`], [`token`]: Rust types to CQL values and back, every CQL
 //!   value, Murmur3 tokens.
 //! - `testkit` (feature `testkit`): the in-process CQL server tests, examples and
@@ -65,7 +69,9 @@
 #![forbid(unsafe_code)]
 
 pub mod connection;
+mod error;
 pub mod protocol;
+mod retry;
 pub mod session;
 pub mod stream;
 #[cfg(feature = "testkit")]
@@ -73,6 +79,9 @@ pub mod testkit;
 pub mod token;
 pub mod types;
 pub mod value;
+
+pub use error::{ContactPointError, ContactPointFailure, Error};
+pub use retry::RetryPolicy;
 
 /// Derives for row types (feature `derive`, on by default): `#[derive(FromRow)]` reads a
 /// row into a struct, matching fields to columns by name (implements

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::page::PageInfo;
 use super::resume::ResumePoint;
-use super::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// A callback run for every page the stream hands to its consumer. It runs in the
 /// consumer's task, one call at a time, so it may be `FnMut` and need not be `Sync`;

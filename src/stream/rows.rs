@@ -14,7 +14,7 @@ use super::config::{StreamConfig, config_setters};
 use super::page::{Page, Progress};
 use super::pages::PageStream;
 use super::resume::ResumePoint;
-use crate::session::Error;
+use crate::error::Error;
 use crate::types::{DeserializeOwnedRow, IntoTypedRows, Row};
 
 /// The page being read: its rows as `T` (`None` when they failed the type check), and
