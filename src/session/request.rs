@@ -364,3 +364,22 @@ fn into_result(reply: ResponseMessage, prepared: Option<&PreparedStatement>) -> 
     }
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_gets_what_the_deadline_leaves() {
+        let ten = Duration::from_secs(10);
+        assert_eq!(within_deadline(Some(ten), None).ok(), Some(Some(ten)));
+        assert_eq!(within_deadline(None, None).ok(), Some(None), "the connection's default");
+        let soon = Instant::now() + Duration::from_secs(1);
+        let cut = within_deadline(Some(ten), Some((soon, ten))).ok().flatten().unwrap_or(ten);
+        assert!(cut <= Duration::from_secs(1), "{cut:?}");
+        let short = Duration::from_millis(5);
+        assert_eq!(within_deadline(Some(short), Some((soon, ten))).ok(), Some(Some(short)));
+        let past = Instant::now() - Duration::from_millis(1);
+        assert!(matches!(within_deadline(Some(ten), Some((past, ten))), Err(Error::DeadlineExceeded(d)) if d == ten));
+    }
+}

@@ -31,6 +31,8 @@ mod producer;
 mod resume;
 mod rows;
 mod source;
+#[cfg(test)]
+mod tests;
 
 pub use config::{DEFAULT_PREFETCH, StreamConfig};
 pub use page::{Page, PageInfo, Progress};

@@ -322,7 +322,7 @@ impl PageStream {
             (_, Some(plan)) if first && prefetch > 0 => {
                 let (tx, rx) = mpsc::channel(prefetch);
                 let producer = Producer {
-                    window: BufferedBytes::new(self.config.max_buffered_bytes, self.gauges.clone()),
+                    buffered: BufferedBytes::new(self.config.max_buffered_bytes, self.gauges.clone()),
                     tx,
                     next: plan.request(Some(next), false),
                     retries: plan.retries.clone(),

@@ -106,16 +106,16 @@ pub(crate) struct Buffered {
 #[derive(Debug)]
 struct BufferedPageCount {
     bytes: usize,
-    window: Arc<BufferedBytes>,
+    buffered: Arc<BufferedBytes>,
 }
 
 impl Buffered {
-    fn new(fetched: Fetched, state_before: Bytes, window: Arc<BufferedBytes>) -> Buffered {
+    fn new(fetched: Fetched, state_before: Bytes, buffered: Arc<BufferedBytes>) -> Buffered {
         let bytes = fetched.bytes();
-        window.bytes.fetch_add(bytes, Ordering::AcqRel);
-        window.gauges.buffered_pages.fetch_add(1, Ordering::Relaxed);
-        window.gauges.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
-        Buffered { fetched, state_before, _counted: BufferedPageCount { bytes, window } }
+        buffered.bytes.fetch_add(bytes, Ordering::AcqRel);
+        buffered.gauges.buffered_pages.fetch_add(1, Ordering::Relaxed);
+        buffered.gauges.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
+        Buffered { fetched, state_before, _counted: BufferedPageCount { bytes, buffered } }
     }
 
     /// The page and the paging state it was fetched with; it leaves the books.
@@ -126,10 +126,10 @@ impl Buffered {
 
 impl Drop for BufferedPageCount {
     fn drop(&mut self) {
-        self.window.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
-        self.window.gauges.buffered_pages.fetch_sub(1, Ordering::Relaxed);
-        self.window.gauges.buffered_bytes.fetch_sub(self.bytes, Ordering::Relaxed);
-        self.window.freed.notify_one();
+        self.buffered.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.buffered.gauges.buffered_pages.fetch_sub(1, Ordering::Relaxed);
+        self.buffered.gauges.buffered_bytes.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.buffered.freed.notify_one();
     }
 }
 
@@ -187,7 +187,7 @@ pub(crate) type Item = Result<Buffered, Error>;
 /// The read-ahead task of one stream, from the page after the first.
 #[derive(Debug)]
 pub(crate) struct Producer {
-    pub(crate) window: Arc<BufferedBytes>,
+    pub(crate) buffered: Arc<BufferedBytes>,
     pub(crate) tx: mpsc::Sender<Item>,
     /// The next page to fetch: its paging state is always `Some` (the task ends at the
     /// last page), and the task is its only owner.
@@ -202,16 +202,16 @@ impl Producer {
     /// The task: fetches from `source` until the last page, a limit, an error, or the
     /// consumer's end.
     pub(crate) async fn run<S: PageSource>(self, source: Arc<S>) {
-        let Producer { window, tx, mut next, retries, mut budget, count: _count } = self;
+        let Producer { buffered, tx, mut next, retries, mut budget, count: _count } = self;
         loop {
             if budget.exhausted() {
                 return;
             }
             // A slot first: the request for a page is only sent when there is room for it.
             let Ok(slot) = tx.reserve().await else { return };
-            while window.over_budget() {
+            while buffered.over_budget() {
                 tokio::select! {
-                    _ = window.freed.notified() => {}
+                    _ = buffered.freed.notified() => {}
                     _ = tx.closed() => return,
                 }
             }
@@ -225,7 +225,7 @@ impl Producer {
                     let more = f.paging_state.is_some();
                     // Always a state: the task starts with one and ends at the page without one.
                     let before = std::mem::replace(&mut next.paging_state, f.paging_state.clone()).unwrap_or_default();
-                    slot.send(Ok(Buffered::new(f, before, window.clone())));
+                    slot.send(Ok(Buffered::new(f, before, buffered.clone())));
                     if !more {
                         return;
                     }
