@@ -80,7 +80,7 @@ pub mod token;
 pub mod types;
 pub mod value;
 
-pub use error::{ContactPointError, ContactPointFailure, Error};
+pub use error::Error;
 pub use retry::RetryPolicy;
 
 /// Derives for row types (feature `derive`, on by default): `#[derive(FromRow)]` reads a
