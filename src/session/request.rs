@@ -87,7 +87,7 @@ impl Session {
             let (conn, error) = match self.inner.pool.pick(failed.as_ref()).await {
                 Ok(conn) => {
                     let started = retry.map(|_| Instant::now());
-                    match self.attempt(&conn, call, values, timeout).await {
+                    match self.attempt(&conn, &call, values, timeout).await {
                         Ok(result) => {
                             let latency = started.map(|s| s.elapsed());
                             return Ok(Answer { result, node: conn.addr(), retries, latency });
@@ -123,7 +123,7 @@ impl Session {
     async fn attempt(
         &self,
         conn: &Connection,
-        call: Call<'_>,
+        call: &Call<'_>,
         values: Values,
         timeout: Option<Duration>,
     ) -> Result<QueryResult, Error> {
@@ -141,7 +141,7 @@ impl Session {
 
     /// The wire parameters of `call`: its page's size and paging state when it is a
     /// page, else its options', with the session's defaults.
-    fn parameters(&self, call: Call<'_>, values: Values) -> crate::protocol::QueryParameters {
+    fn parameters(&self, call: &Call<'_>, values: Values) -> crate::protocol::QueryParameters {
         let o = call.options;
         let (page_size, paging_state) = match call.page {
             Some(p) => (p.page_size, p.paging_state.clone()),
@@ -177,7 +177,7 @@ impl Session {
         &self,
         conn: &Connection,
         prepared: &PreparedStatement,
-        call: Call<'_>,
+        call: &Call<'_>,
         values: Values,
         timeout: Option<Duration>,
     ) -> Result<QueryResult, Error> {
@@ -203,7 +203,7 @@ impl Session {
         &self,
         conn: &Connection,
         p: &PreparedStatement,
-        call: Call<'_>,
+        call: &Call<'_>,
         values: Values,
         timeout: Option<Duration>,
     ) -> Result<(ResponseMessage, Values), Error> {
