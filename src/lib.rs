@@ -58,8 +58,9 @@
 //!   bounded read-ahead, limits, resume tokens; pages come from a page source (the
 //!   session) it does not name. Its docs are the streaming guide. It must not use
 //!   session or connection.
-//! - [`Error`] (`error`): the one error type of session and stream;
-//!   [`RetryPolicy`] (`retry`): which failed requests are tried again.
+//! - [`Error`] (`error`): the one error type of session and stream (it wraps
+//!   connection's errors); [`RetryPolicy`] (`retry`): which failed requests are tried
+//!   again. Both use neither session nor stream, so both may use them.
 //! - [`types`], [`value`], [`token`]: Rust types to CQL values and back, every CQL
 //!   value, Murmur3 tokens.
 //! - `testkit` (feature `testkit`): the in-process CQL server tests, examples and

@@ -35,7 +35,8 @@
 //!
 //! **The rule: `session` may use `connection`, `stream`, protocol and types, and the
 //! crate's [`Error`] and [`RetryPolicy`](crate::RetryPolicy); it is the only module
-//! that uses `connection`, and it never uses `testkit`.** `stream` does not use
+//! that uses `connection` (besides `error`, which wraps its errors), and it never uses
+//! `testkit`.** `stream` does not use
 //! `session`: it reaches the session only through the page-source trait the session
 //! implements.
 
