@@ -52,10 +52,15 @@
 //! - [`connection`]: one connection: the handshake, and the task that owns the socket
 //!   and multiplexes 32,768 stream ids.
 //! - [`session`]: [`session::Session`]: the pool, statements, the prepared cache,
-//!   results and errors.
+//!   results, the one request path every query, execute, batch and page goes through,
+//!   and making streams ([`session::Session::stream`]). It may use connection and stream.
 //! - [`stream`]: [`stream::RowStream`] and [`stream::PageStream`]: paging with a
-//!   bounded read-ahead, limits, resume tokens, page retries; its docs are the
-//!   streaming guide.
+//!   bounded read-ahead, limits, resume tokens; pages come from a page source (the
+//!   session) it does not name. Its docs are the streaming guide. It must not use
+//!   session or connection.
+//! - [`Error`] (`error`): the one error type of session and stream (it wraps
+//!   connection's errors); [`RetryPolicy`] (`retry`): which failed requests are tried
+//!   again. Both use neither session nor stream, so both may use them.
 //! - [`types`]: CQL values and Rust types to them and back: `value/` ([`types::CqlValue`],
 //!   the value types Rust lacks, their wire form), `serialize/` (bound values and rows),
 //!   `deserialize` and `row` (cells and rows of a page). [`token`]: Murmur3 tokens.
@@ -68,13 +73,18 @@
 #![forbid(unsafe_code)]
 
 pub mod connection;
+mod error;
 pub mod protocol;
+mod retry;
 pub mod session;
 pub mod stream;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;
 pub mod types;
+
+pub use error::Error;
+pub use retry::RetryPolicy;
 
 /// Derives for row types (feature `derive`, on by default): `#[derive(FromRow)]` reads a
 /// row into a struct, matching fields to columns by name (implements

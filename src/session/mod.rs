@@ -2,8 +2,9 @@
 //! sends each request on the least busy one, replaces a dead one in the background
 //! ([`ReconnectPolicy`]), applies a `USE` to every connection, prepares statements once
 //! (concurrent prepares of one text share one request), re-prepares transparently on
-//! UNPREPARED (EXECUTE and BATCH), and turns replies into [`QueryResult`]s and errors
-//! into [`Error`]s with the server's code and message kept.
+//! UNPREPARED (EXECUTE and BATCH), makes streams ([`Session::stream`]), and turns
+//! replies into [`QueryResult`]s and errors into [`Error`]s with the server's code and
+//! message kept.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cqlstream::session::Error> {
@@ -22,20 +23,35 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Owns statement options and the prepared cache (here), pooling and the session's
-//! keyspace (`pool`), errors (`error`), statements (`statement`) and results
-//! (`result`); sockets and stream ids are [`crate::connection`]'s, value encoding
-//! [`crate::types`]'.
+//! # Layout
+//!
+//! - here: the builder, the session's settings and the prepared cache;
+//! - `request`: the one request path every query, execute, batch and page goes
+//!   through (pick a connection, send, re-prepare, retry, read the reply);
+//! - `pool`: the connections and the session's keyspace;
+//! - `streams`: [`Session::stream`] and the session's side of a stream (its page
+//!   source, [`StreamStatement`]);
+//! - `statement`: statements and their options; `result`: [`QueryResult`].
+//!
+//! **The rule: `session` may use `connection`, `stream`, protocol and types, and the
+//! crate's [`Error`] and [`RetryPolicy`](crate::RetryPolicy); it is the only module
+//! that uses `connection` (besides `error`, which wraps its errors), and it never uses
+//! `testkit`.** `stream` does not use
+//! `session`: it reaches the session only through the page-source trait the session
+//! implements.
 
-mod error;
 mod pool;
+mod request;
 mod result;
 mod statement;
+mod streams;
 
-pub use error::{ContactPointError, ContactPointFailure, Error};
 pub use pool::ReconnectPolicy;
 pub use result::QueryResult;
 pub use statement::{Batch, BatchItem, PreparedStatement, Statement, StatementOptions};
+pub use streams::StreamStatement;
+
+pub use crate::error::{ContactPointError, ContactPointFailure, Error};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -43,16 +59,16 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use tokio::sync::OnceCell;
 
 use self::pool::Pool;
-use self::statement::{PreparedMetadata, parameters};
-use crate::connection::{Connection, ConnectionConfig, RequestError};
-use crate::protocol::request::{self, BatchStatement, BatchStatementKind, Execute, Prepare, Query};
-use crate::protocol::response::{ErrorKind, ResultBody};
-use crate::protocol::{Compression, Consistency, Request, RequestMessage, Response, ResponseMessage, Values, Version};
-use crate::types::{RowsPage, SerializeRow, serialize_values, serialize_values_untyped};
+use self::request::{Attempts, Call, Work};
+use self::statement::ResultMetadataCache;
+use crate::connection::{Connection, ConnectionConfig};
+use crate::protocol::request::Prepare;
+use crate::protocol::response::ResultBody;
+use crate::protocol::{Compression, Consistency, Request, Response, Values, Version};
+use crate::types::{SerializeRow, serialize_values, serialize_values_untyped};
 
 /// Builds a [`Session`].
 #[derive(Debug, Clone)]
@@ -314,26 +330,9 @@ impl Session {
         self.inner.pool.keyspace()
     }
 
-    /// The configuration streams start from.
-    pub(crate) fn stream_config(&self) -> &crate::stream::StreamConfig {
-        &self.inner.stream_config
-    }
-
-    /// Gauges shared by the session's streams.
-    pub(crate) fn stream_gauges(&self) -> &Arc<crate::stream::Gauges> {
-        &self.inner.streams
-    }
-
     /// The least busy live connection (connecting one if none is live).
     async fn connection(&self) -> Result<Connection, Error> {
-        self.connection_avoiding(None).await
-    }
-
-    /// The least busy live connection other than `avoid` (a retry's last one), or
-    /// `avoid` itself when it is the only live one; only when no connection is live is
-    /// one connected, by this call. Dead connections are replaced in the background.
-    pub(crate) async fn connection_avoiding(&self, avoid: Option<&Connection>) -> Result<Connection, Error> {
-        self.inner.pool.pick(avoid).await
+        self.inner.pool.pick(None).await
     }
 
     /// Microseconds, strictly increasing within this session (client-side timestamps).
@@ -349,17 +348,6 @@ impl Session {
         }
     }
 
-    async fn send(
-        &self,
-        conn: &Connection,
-        request: Request,
-        options: &StatementOptions,
-    ) -> Result<ResponseMessage, Error> {
-        let mut msg = RequestMessage::new(0, request);
-        msg.tracing = options.tracing;
-        Ok(conn.request_message(msg, options.timeout).await?)
-    }
-
     /// Runs an unprepared statement with values (serialized by their natural CQL types;
     /// pass `()` for none). Returns one page.
     pub async fn query(
@@ -369,30 +357,8 @@ impl Session {
     ) -> Result<QueryResult, Error> {
         let statement = statement.into();
         let values = if values.is_empty() { Values::empty() } else { serialize_values_untyped(&values)? };
-        let conn = self.connection().await?;
-        self.query_on(&conn, &statement.text, values, &statement.options).await
-    }
-
-    /// QUERY on `conn` with these options (the statement's own, or a page's overrides).
-    pub(crate) async fn query_on(
-        &self,
-        conn: &Connection,
-        text: &str,
-        values: Values,
-        options: &StatementOptions,
-    ) -> Result<QueryResult, Error> {
-        let params = parameters(options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
-        let reply = self.send(conn, Request::Query(Query::new(text.to_owned(), params)), options).await?;
-        self.applied(into_result(reply, None)).await
-    }
-
-    /// `result`, after a `USE` in it (a SetKeyspace result) was made the session's:
-    /// every connection switched before it is returned.
-    async fn applied(&self, result: Result<QueryResult, Error>) -> Result<QueryResult, Error> {
-        if let Ok(QueryResult { keyspace: Some(ks), .. }) = &result {
-            self.inner.pool.use_everywhere(ks).await?;
-        }
-        result
+        let call = Call { work: Work::Query(&statement.text), options: &statement.options, page: None };
+        Ok(self.run(call, Attempts::Once(values)).await?.result)
     }
 
     /// Prepares a statement, once per text and keyspace (the statement's, else the
@@ -411,7 +377,8 @@ impl Session {
 
     async fn prepare_on(&self, conn: &Connection, statement: &Statement) -> Result<PreparedStatement, Error> {
         let req = Prepare { query: statement.text.clone(), keyspace: statement.options.keyspace.clone() };
-        let reply = self.send(conn, Request::Prepare(req), &statement.options).await?;
+        let o = &statement.options;
+        let reply = self.send(conn, Request::Prepare(req), o.tracing, o.timeout).await?;
         match reply.response {
             Response::Result(ResultBody::Prepared(p)) => Ok(PreparedStatement {
                 id: p.id,
@@ -419,7 +386,7 @@ impl Session {
                 keyspace: statement.options.keyspace.as_deref().map(Into::into),
                 bind_columns: p.metadata.columns.into(),
                 pk_indexes: p.metadata.pk_indexes.into(),
-                metadata: Arc::new(Mutex::new(PreparedMetadata {
+                metadata: Arc::new(Mutex::new(ResultMetadataCache {
                     result_metadata_id: p.result_metadata_id,
                     result_columns: p.result_metadata.columns.map(Into::into),
                 })),
@@ -435,176 +402,15 @@ impl Session {
     /// again on that connection and retrying once.
     pub async fn execute(&self, prepared: &PreparedStatement, values: impl SerializeRow) -> Result<QueryResult, Error> {
         let values = serialize_values(&values, &prepared.bind_columns)?;
-        let conn = self.connection().await?;
-        self.execute_on(&conn, prepared, values, &prepared.options).await
-    }
-
-    /// EXECUTE on `conn` with these options, re-preparing once on UNPREPARED.
-    pub(crate) async fn execute_on(
-        &self,
-        conn: &Connection,
-        prepared: &PreparedStatement,
-        values: Values,
-        options: &StatementOptions,
-    ) -> Result<QueryResult, Error> {
-        let (reply, values) = self.send_execute(conn, prepared, values, options).await?;
-        if let Response::Error(e) = &reply.response
-            && matches!(e.kind, ErrorKind::Unprepared { .. })
-        {
-            let statement = Statement { text: prepared.text.to_string(), options: prepared.options.clone() };
-            let fresh = self.prepare_on(conn, &statement).await?;
-            let mut p = prepared.clone();
-            p.id = fresh.id;
-            *p.metadata.lock().unwrap_or_else(|e| e.into_inner()) =
-                fresh.metadata.lock().unwrap_or_else(|e| e.into_inner()).clone_state();
-            let (reply, _) = self.send_execute(conn, &p, values, options).await?;
-            return self.applied(into_result(reply, Some(&p))).await;
-        }
-        self.applied(into_result(reply, Some(prepared))).await
-    }
-
-    /// Sends EXECUTE and returns the reply with the values given back (they are moved
-    /// into the request and out again, not copied, for the rare re-prepare).
-    async fn send_execute(
-        &self,
-        conn: &Connection,
-        p: &PreparedStatement,
-        values: Values,
-        options: &StatementOptions,
-    ) -> Result<(ResponseMessage, Values), Error> {
-        let (result_metadata_id, has_columns) = {
-            let m = p.metadata.lock().unwrap_or_else(|e| e.into_inner());
-            (m.result_metadata_id.clone(), m.result_columns.is_some())
-        };
-        let mut params = parameters(options, self.inner.consistency, self.inner.page_size, self.timestamp(), values);
-        // With v5's metadata id the server tells us when our copy is stale, so the
-        // columns need not travel with every page.
-        params.skip_metadata = conn.version() >= Version::V5 && has_columns;
-        let exec = Execute {
-            id: p.id.clone(),
-            result_metadata_id: if conn.version() >= Version::V5 {
-                result_metadata_id.or_else(|| Some(bytes::Bytes::new()))
-            } else {
-                None
-            },
-            params,
-        };
-        let mut msg = RequestMessage::new(0, Request::Execute(exec));
-        msg.tracing = options.tracing;
-        let envelope = msg.to_envelope(conn.version()).map_err(RequestError::from)?;
-        let values = match msg.request {
-            Request::Execute(exec) => exec.params.values,
-            _ => Values::empty(),
-        };
-        let reply = conn.send_envelope(envelope, options.timeout).await?;
-        Ok((ResponseMessage::from_envelope(&reply).map_err(RequestError::from)?, values))
+        let call = Call { work: Work::Execute(prepared), options: &prepared.options, page: None };
+        Ok(self.run(call, Attempts::Once(values)).await?.result)
     }
 
     /// Runs a batch. An UNPREPARED reply (the node forgot a prepared statement of the
     /// batch) is answered by preparing that statement again on the same connection and
     /// sending the batch again; each prepared statement is re-prepared at most once.
     pub async fn batch(&self, batch: &Batch) -> Result<QueryResult, Error> {
-        let conn = self.connection().await?;
-        // Ids re-prepared on this connection: the one sent, then the fresh one.
-        let mut renamed: Vec<(Bytes, Bytes)> = Vec::new();
-        loop {
-            let reply = self.send(&conn, Request::Batch(self.batch_request(batch, &renamed)), &batch.options).await?;
-            if let Response::Error(e) = &reply.response
-                && let ErrorKind::Unprepared { id } = &e.kind
-                && let Some(p) = batch.items.iter().find_map(|item| match item {
-                    BatchItem::Prepared(p, _) if sent_id(&p.id, &renamed) == id => Some(p),
-                    _ => None,
-                })
-                && !renamed.iter().any(|(old, _)| *old == p.id)
-            {
-                let statement = Statement { text: p.text.to_string(), options: p.options.clone() };
-                let fresh = self.prepare_on(&conn, &statement).await?;
-                renamed.push((p.id.clone(), fresh.id));
-                continue;
-            }
-            return into_result(reply, None);
-        }
+        let call = Call { work: Work::Batch(batch), options: &batch.options, page: None };
+        Ok(self.run(call, Attempts::Once(Values::empty())).await?.result)
     }
-
-    /// The BATCH request for `batch`, with the prepared ids in `renamed` replaced.
-    fn batch_request(&self, batch: &Batch, renamed: &[(Bytes, Bytes)]) -> request::Batch {
-        let statements = batch
-            .items
-            .iter()
-            .map(|item| match item {
-                BatchItem::Query(q, v) => {
-                    BatchStatement { kind: BatchStatementKind::Query(q.clone()), values: v.clone() }
-                }
-                BatchItem::Prepared(p, v) => BatchStatement {
-                    kind: BatchStatementKind::Prepared(sent_id(&p.id, renamed).clone()),
-                    values: v.clone(),
-                },
-            })
-            .collect();
-        let o = &batch.options;
-        request::Batch {
-            batch_type: batch.kind,
-            statements,
-            consistency: o.consistency.unwrap_or(self.inner.consistency),
-            serial_consistency: o.serial_consistency,
-            timestamp: Some(o.timestamp.unwrap_or_else(|| self.timestamp())),
-            keyspace: o.keyspace.clone(),
-            now_in_seconds: o.now_in_seconds,
-        }
-    }
-}
-
-/// The id a batch sends for a statement prepared as `id`.
-fn sent_id<'a>(id: &'a Bytes, renamed: &'a [(Bytes, Bytes)]) -> &'a Bytes {
-    renamed.iter().find(|(old, _)| old == id).map_or(id, |(_, new)| new)
-}
-
-impl PreparedMetadata {
-    fn clone_state(&self) -> PreparedMetadata {
-        PreparedMetadata {
-            result_metadata_id: self.result_metadata_id.clone(),
-            result_columns: self.result_columns.clone(),
-        }
-    }
-}
-
-fn into_result(reply: ResponseMessage, prepared: Option<&PreparedStatement>) -> Result<QueryResult, Error> {
-    let ResponseMessage { tracing_id, warnings, response, .. } = reply;
-    let mut result = QueryResult {
-        rows: None,
-        paging_state: None,
-        warnings: warnings.unwrap_or_default(),
-        tracing_id,
-        schema_change: None,
-        keyspace: None,
-    };
-    match response {
-        Response::Result(ResultBody::Rows(rows)) => {
-            result.paging_state = rows.metadata().paging_state.clone();
-            let page = match (rows.metadata().columns.is_some(), prepared) {
-                (true, p) => {
-                    // Fresh metadata; a v5 Metadata_changed also brings the new id.
-                    if let (Some(p), Some(id)) = (p, rows.metadata().new_metadata_id.clone()) {
-                        let mut m = p.metadata.lock().unwrap_or_else(|e| e.into_inner());
-                        m.result_metadata_id = Some(id);
-                        m.result_columns = rows.metadata().columns.clone().map(Into::into);
-                    }
-                    RowsPage::new(rows)?
-                }
-                (false, Some(p)) => {
-                    let columns =
-                        p.result_columns().ok_or_else(|| Error::Unexpected("rows without metadata".into()))?;
-                    RowsPage::with_columns(rows, columns)?
-                }
-                (false, None) => return Err(Error::Unexpected("rows without metadata".into())),
-            };
-            result.rows = Some(page);
-        }
-        Response::Result(ResultBody::SchemaChange(sc)) => result.schema_change = Some(sc),
-        Response::Result(ResultBody::SetKeyspace(ks)) => result.keyspace = Some(ks),
-        Response::Result(_) => {}
-        Response::Error(e) => return Err(e.into()),
-        other => return Err(Error::Unexpected(format!("{:?} in reply to a statement", other.opcode()))),
-    }
-    Ok(result)
 }

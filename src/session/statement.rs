@@ -129,9 +129,13 @@ impl From<String> for Statement {
     }
 }
 
-/// What PREPARE told us, kept current as the server reports changes.
+/// A prepared statement's result metadata as last heard from the server: PREPARE's,
+/// kept current as the server reports changes (v5 Metadata_changed). Not to be
+/// confused with the wire's
+/// [`protocol::response::PreparedMetadata`](crate::protocol::response::PreparedMetadata)
+/// (the bind markers).
 #[derive(Debug)]
-pub(crate) struct PreparedMetadata {
+pub(crate) struct ResultMetadataCache {
     pub(crate) result_metadata_id: Option<Bytes>,
     pub(crate) result_columns: Option<Arc<[ColumnSpec]>>,
 }
@@ -145,7 +149,7 @@ pub struct PreparedStatement {
     pub(crate) keyspace: Option<Arc<str>>,
     pub(crate) bind_columns: Arc<[ColumnSpec]>,
     pub(crate) pk_indexes: Arc<[u16]>,
-    pub(crate) metadata: Arc<Mutex<PreparedMetadata>>,
+    pub(crate) metadata: Arc<Mutex<ResultMetadataCache>>,
     pub(crate) options: StatementOptions,
 }
 
@@ -241,11 +245,13 @@ impl Batch {
     option_setters!();
 }
 
-/// Builds the wire parameters from options and defaults.
+/// Builds the wire parameters from options and defaults; the page size and paging
+/// state are settled by the caller (the options', or a page's).
 pub(crate) fn parameters(
     o: &StatementOptions,
     default_consistency: Consistency,
-    default_page_size: i32,
+    page_size: i32,
+    paging_state: Option<Bytes>,
     timestamp: i64,
     values: Values,
 ) -> QueryParameters {
@@ -253,8 +259,8 @@ pub(crate) fn parameters(
         consistency: o.consistency.unwrap_or(default_consistency),
         values,
         skip_metadata: false,
-        page_size: Some(o.page_size.unwrap_or(default_page_size)),
-        paging_state: o.paging_state.clone(),
+        page_size: Some(page_size),
+        paging_state,
         serial_consistency: o.serial_consistency,
         timestamp: Some(o.timestamp.unwrap_or(timestamp)),
         keyspace: o.keyspace.clone(),

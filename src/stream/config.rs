@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::page::PageInfo;
 use super::resume::ResumePoint;
-use super::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// A callback run for every page the stream hands to its consumer. It runs in the
 /// consumer's task, one call at a time, so it may be `FnMut` and need not be `Sync`;
@@ -27,7 +27,7 @@ pub(crate) type OnPage = Arc<Mutex<dyn FnMut(&PageInfo) + Send>>;
 /// statement's own option, if it has one, then the stream's own setting, then the
 /// session's `stream_config`, then the default below.** A setter called after the first
 /// poll is an error (the stream's next item is
-/// [`Error::Config`](crate::session::Error::Config) naming it, then the end).
+/// [`Error::Config`](crate::Error::Config) naming it, then the end).
 ///
 /// | setting | statement's own (wins) | default | meaning |
 /// |---|---|---|---|
@@ -139,7 +139,7 @@ impl StreamConfig {
 
     /// A limit on the whole stream, counted from its first poll. Without one (the
     /// default) a stream may run for hours; with one it fails with
-    /// [`Error::DeadlineExceeded`](crate::session::Error::DeadlineExceeded) once the
+    /// [`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded) once the
     /// deadline has passed, checked whenever it needs a page.
     pub fn deadline(mut self, within: Duration) -> Self {
         self.deadline = Some(within);
@@ -225,7 +225,7 @@ macro_rules! config_setters {
         /// statement's own page size and timeout still win (see [`StreamConfig`]).
         ///
         /// Like every setter here, call it before the first poll: after it, the stream's
-        /// next item is an [`Error::Config`](crate::session::Error::Config) naming the
+        /// next item is an [`Error::Config`](crate::Error::Config) naming the
         /// setter, and the stream ends.
         pub fn config(self, config: $crate::stream::StreamConfig) -> Self {
             self.map_config("config", |_| config)

@@ -8,59 +8,39 @@
 //! # Layout
 //!
 //! - `config`: [`StreamConfig`], the settings and their defaults;
-//! - `retry`: [`RetryPolicy`], which failed page fetches are retried;
-//! - `fetch`: one page's request and its retries; [`StreamStatement`];
+//! - `source`: where pages come from: the page-source trait, one page's request
+//!   (page size, paging state, timeout), and what the stream knows of its statement;
 //! - `producer`: the read-ahead task and the bounded page channel; [`StreamStats`];
-//! - `pages`: [`PageStream`], the consumer's side: order, limits, resume position;
+//! - `pages`: [`PageStream`], the consumer's side: settling the page requests, order,
+//!   limits, resume position;
 //! - `rows`: [`RowStream`], rows decoded as `T`;
 //! - `page`: [`Page`], [`PageInfo`], [`Progress`];
 //! - `resume`: [`ResumePoint`], the token and its encodings.
 //!
-//! Owns paging a query from the client's side. Connections and the pool are
-//! [`crate::session`]'s and [`crate::connection`]'s; row decoding is [`crate::types`]'.
+//! Owns paging a query from the client's side: the page channel, the read-ahead,
+//! byte and page budgets, limits, resume points and the stream gauges. It does not
+//! know who fetches its pages: a page source does (the session, which makes the
+//! streams, with its request path). **The rule: `stream` uses [`crate::Error`],
+//! [`RetryPolicy`], protocol and types; it must not use `session`, `connection` or
+//! `testkit`.** [`crate::session`] uses `stream`, never the reverse.
 
 mod config;
-mod fetch;
 mod page;
 mod pages;
 mod producer;
 mod resume;
-mod retry;
 mod rows;
+mod source;
+#[cfg(test)]
+mod tests;
 
 pub use config::{DEFAULT_PREFETCH, StreamConfig};
-pub use fetch::StreamStatement;
 pub use page::{Page, PageInfo, Progress};
 pub use pages::PageStream;
 pub(crate) use producer::Gauges;
 pub use producer::StreamStats;
 pub use resume::{InvalidResumePoint, ResumePoint};
-pub use retry::RetryPolicy;
 pub use rows::RowStream;
+pub(crate) use source::{Fetched, PageRequest, PageSource, Retries, StatementSettings};
 
-use crate::protocol::Values;
-use crate::session::{Error, Session};
-use crate::types::{Row, SerializeRow, serialize_values, serialize_values_untyped};
-
-impl Session {
-    /// Streams the rows of a statement (CQL text, a [`Statement`](crate::session::Statement)
-    /// or a [`PreparedStatement`](crate::session::PreparedStatement)) page by page, with
-    /// bounded memory: see [`RowStream`] and the [module docs](crate::stream).
-    ///
-    /// Nothing is sent until the stream is first polled; a values error is its first
-    /// item.
-    pub fn stream(&self, statement: impl Into<StreamStatement>, values: impl SerializeRow) -> RowStream<Row> {
-        let statement = statement.into();
-        let values = match &statement {
-            StreamStatement::Query(_) if values.is_empty() => Ok(Values::empty()),
-            StreamStatement::Query(_) => serialize_values_untyped(&values).map_err(Error::from),
-            StreamStatement::Prepared(p) => serialize_values(&values, p.bind_columns()).map_err(Error::from),
-        };
-        RowStream::new(PageStream::new(self.clone(), statement, values, self.stream_config().clone()))
-    }
-
-    /// The gauges of this session's streams: read-ahead tasks running, pages buffered.
-    pub fn stream_stats(&self) -> StreamStats {
-        self.stream_gauges().snapshot()
-    }
-}
+pub use crate::retry::RetryPolicy;

@@ -7,11 +7,17 @@
 //! limits, keeps the resume position and the counters, checks the deadline, and runs
 //! the `on_page` callback.
 //!
-//! Owns the consumer's side of a stream. Row decoding is [`super::rows`]' job.
+//! Owns the consumer's side of a stream, and the settling of its page requests: page
+//! size and timeouts, once, when it starts (statement > stream > session). Between
+//! pages fetched here the paging position is this stream's ([`State::Idle`]); once the
+//! read-ahead runs, it is the task's. Pages come from a page source
+//! ([`super::source`]); row decoding is [`super::rows`]' job.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::{FusedStream, Stream};
@@ -19,14 +25,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::config::{OnPage, StreamConfig, config_setters};
-use super::fetch::{Fetched, Fetcher, StreamStatement};
 use super::page::{Page, PageInfo, Progress};
-use super::producer::{Alive, Budget, Item, Producer, Window};
+use super::producer::{Budget, BufferedBytes, Gauges, Item, Producer, ProducerCount};
 use super::resume::{ResumePoint, fingerprint};
-use crate::protocol::Values;
-use crate::session::{Error, Session};
+use super::source::{AnySource, FetchFuture, Fetched, PageRequest, Retries, StatementSettings};
+use crate::error::Error;
 
-type FetchFuture = Pin<Box<dyn Future<Output = Result<Fetched, Error>> + Send>>;
 type Yield = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Aborts the read-ahead task when the stream goes.
@@ -40,16 +44,19 @@ impl Drop for AbortOnDrop {
 }
 
 enum State {
-    /// Not polled yet: the configuration may still change.
-    Unstarted(Box<(StreamStatement, Result<Values, Error>)>),
+    /// Not polled yet: the configuration may still change. The error, if any, is the
+    /// first item (the values did not serialize).
+    Unstarted(Option<Error>),
     /// A page fetched in this task (the first, or any with `prefetch == 0`).
     Fetching {
         fetch: FetchFuture,
         state_before: Option<Bytes>,
         first: bool,
     },
-    /// Between pages with `prefetch == 0`.
-    Idle,
+    /// Between pages with `prefetch == 0`: the paging state of the next page.
+    Idle {
+        next: Bytes,
+    },
     /// Pages come from the read-ahead task. `handoff` is a page taken from the channel
     /// and held for one yield to the scheduler (see `poll_next`).
     Producing {
@@ -79,16 +86,19 @@ pub struct PageStream {
     /// The unread rest of a page a [`RowStream`](super::RowStream) was reading when it
     /// became this page stream: yielded first.
     handed_back: Option<Page>,
-    session: Session,
+    /// Where the pages come from.
+    source: Arc<dyn AnySource>,
+    /// The session's stream gauges.
+    gauges: Arc<Gauges>,
+    /// The statement's own settings and the session's defaults (its paging state is
+    /// in `initial`).
+    statement: StatementSettings,
     fingerprint: u64,
-    /// Whether every reply must be Rows (a SELECT): see [`StreamStatement::returns_rows`].
-    returns_rows: bool,
     /// Where the stream stands when not told to resume: the statement's paging state.
     initial: ResumePoint,
-    fetcher: Option<std::sync::Arc<Fetcher>>,
+    /// Settled when the stream starts.
+    plan: Option<Plan>,
     budget: Budget,
-    /// The paging state of the next page to fetch in this task.
-    next_state: Option<Bytes>,
     next_number: u64,
     position: ResumePoint,
     progress: Progress,
@@ -101,7 +111,7 @@ impl std::fmt::Debug for PageStream {
         let state = match &self.state {
             State::Unstarted(_) => "unstarted",
             State::Fetching { .. } => "fetching",
-            State::Idle => "idle",
+            State::Idle { .. } => "idle",
             State::Producing { .. } => "producing",
             State::Done => "done",
         };
@@ -116,38 +126,40 @@ impl std::fmt::Debug for PageStream {
 }
 
 impl PageStream {
-    /// A stream of `statement`; `defaults` are the session's stream settings.
+    /// A stream of the pages `source` fetches; `statement` says what the statement
+    /// itself sets, `defaults` are the session's stream settings, `gauges` the
+    /// session's. `pending` is the first item, when there is one (the values failed).
     pub(crate) fn new(
-        session: Session,
-        statement: StreamStatement,
-        values: Result<Values, Error>,
+        source: Arc<dyn AnySource>,
+        mut statement: StatementSettings,
         defaults: StreamConfig,
+        gauges: Arc<Gauges>,
+        pending: Option<Error>,
     ) -> PageStream {
-        let fingerprint = fingerprint(statement.text());
+        let fingerprint = fingerprint(source.text());
         // A statement that carries a paging state starts there.
         let initial = ResumePoint {
-            paging_state: statement.options().paging_state.clone(),
+            paging_state: statement.paging_state.take(),
             rows_consumed: 0,
             page: 0,
             finished: false,
             statement: fingerprint,
         };
-        let returns_rows = statement.returns_rows();
         let mut stream = PageStream {
-            state: State::Unstarted(Box::new((statement, values))),
+            state: State::Unstarted(pending),
             config: defaults.clone(),
             defaults,
             own: StreamConfig::default(),
             late: None,
             handed_back: None,
-            session,
+            source,
+            gauges,
+            statement,
             fingerprint,
-            returns_rows,
             position: initial.clone(),
             initial,
-            fetcher: None,
+            plan: None,
             budget: Budget { skip: 0, pages_left: None, rows_left: None },
-            next_state: None,
             next_number: 0,
             progress: Progress::default(),
             deadline: None,
@@ -240,22 +252,24 @@ impl PageStream {
     }
 
     /// The first poll: settles the configuration and fetches the first page here.
-    fn start(&mut self, statement: StreamStatement, values: Result<Values, Error>) -> Result<(), Error> {
-        let values = values?;
+    fn start(&mut self, pending: Option<Error>) -> Result<(), Error> {
+        if let Some(e) = pending {
+            return Err(e);
+        }
         let config = &self.config;
         self.budget = Budget { skip: 0, pages_left: config.max_pages, rows_left: config.max_rows };
         // A statement that carries a paging state starts there (a resume point wins);
         // `position` is already where the stream starts (`unstarted_position`).
-        self.next_state = self.initial.paging_state.clone();
+        let mut first_state = self.initial.paging_state.clone();
         if let Some(point) = &config.resume_from {
             if point.statement != self.fingerprint {
                 return Err(Error::Resume(format!(
                     "the resume point was taken from another statement than `{}`",
-                    statement.text()
+                    self.source.text()
                 )));
             }
             self.budget.skip = point.rows_consumed;
-            self.next_state = point.paging_state.clone();
+            first_state = point.paging_state.clone();
             self.next_number = point.page;
             if point.finished {
                 self.state = State::Done;
@@ -270,28 +284,23 @@ impl PageStream {
         self.on_page = config.on_page.clone();
         // Each setting once: the statement's own, else the stream's, else the session's
         // stream config's (both in `config`), else the session's.
-        let options = statement.options();
-        let page_size = options.page_size.or(config.page_size).unwrap_or(self.session.page_size()).max(1);
-        let request_timeout = self.session.request_timeout();
-        let first_page_timeout = options.timeout.or(config.first_page_timeout).unwrap_or(request_timeout);
-        let page_timeout = options.timeout.or(config.page_timeout).unwrap_or(request_timeout);
-        let fetcher = std::sync::Arc::new(Fetcher {
-            session: self.session.clone(),
-            statement,
-            values,
+        let s = &self.statement;
+        let page_size = s.page_size.or(config.page_size).unwrap_or(s.default_page_size).max(1);
+        let first_page_timeout = s.timeout.or(config.first_page_timeout).unwrap_or(s.default_timeout);
+        let page_timeout = s.timeout.or(config.page_timeout).unwrap_or(s.default_timeout);
+        let plan = Plan {
             page_size,
             first_page_timeout,
             page_timeout,
-            deadline: self.deadline,
-            retry: config.get_retry(),
-        });
-        self.fetcher = Some(fetcher.clone());
-        let state = self.next_state.clone();
+            retries: Retries { policy: config.get_retry(), deadline: self.deadline },
+        };
+        let request = plan.request(first_state.clone(), true);
         self.state = State::Fetching {
-            fetch: Box::pin(async move { fetcher.fetch(state, true).await }),
-            state_before: self.next_state.clone(),
+            fetch: self.source.clone().fetch_owned(request, plan.retries.clone()),
+            state_before: first_state,
             first: true,
         };
+        self.plan = Some(plan);
         Ok(())
     }
 
@@ -300,30 +309,30 @@ impl PageStream {
         (Instant::now() >= at).then_some(Error::DeadlineExceeded(within))
     }
 
-    /// After a page: fetch the next one ahead (task), on demand (idle), or end.
-    fn after_page(&mut self, first: bool) {
-        let more = self.next_state.is_some() && !self.budget.exhausted();
-        if !more {
+    /// After a page whose successor starts at `next`: fetch that one ahead (task), on
+    /// demand (idle), or end.
+    fn after_page(&mut self, first: bool, next: Option<Bytes>) {
+        let Some(next) = next.filter(|_| !self.budget.exhausted()) else {
             self.state = State::Done;
             return;
-        }
+        };
         let prefetch = self.config.get_prefetch();
-        match (&self.state, first, prefetch, &self.fetcher, &self.next_state) {
-            (State::Producing { .. }, ..) => {}
-            (_, true, 1.., Some(fetcher), Some(next)) => {
+        match (&self.state, &self.plan) {
+            (State::Producing { .. }, _) => {}
+            (_, Some(plan)) if first && prefetch > 0 => {
                 let (tx, rx) = mpsc::channel(prefetch);
                 let producer = Producer {
-                    fetcher: fetcher.clone(),
-                    window: Window::new(self.config.max_buffered_bytes, self.session.stream_gauges().clone()),
+                    buffered: BufferedBytes::new(self.config.max_buffered_bytes, self.gauges.clone()),
                     tx,
-                    next: next.clone(),
+                    next: plan.request(Some(next), false),
+                    retries: plan.retries.clone(),
                     budget: self.budget.clone(),
-                    alive: Alive::new(self.session.stream_gauges().clone()),
+                    count: ProducerCount::new(self.gauges.clone()),
                 };
-                let task = tokio::spawn(producer.run());
+                let task = self.source.clone().spawn_producer(producer);
                 self.state = State::Producing { rx, _task: AbortOnDrop(task), handoff: None };
             }
-            _ => self.state = State::Idle,
+            _ => self.state = State::Idle { next },
         }
     }
 
@@ -331,11 +340,12 @@ impl PageStream {
     /// wholly dropped (rows consumed before a resume) or has no rows at all. `first`:
     /// the first page this stream asked for. A reply that is not Rows is an error where
     /// rows are expected: to a SELECT, and to any request for a page after the first.
-    fn deliver(&mut self, f: Fetched, state_before: Option<Bytes>, first: bool) -> Result<Option<Page>, Error> {
+    /// Also returns the paging state of the page after it, if there is one.
+    fn deliver(&mut self, f: Fetched, state_before: Option<Bytes>, first: bool) -> Result<Delivered, Error> {
         let number = self.next_number;
         let bytes = f.bytes();
         let Some(rows) = f.rows else {
-            if self.returns_rows {
+            if self.statement.returns_rows {
                 return Err(Error::Unexpected(format!("{} in reply to a page request of a SELECT", f.kind)));
             }
             if !first || state_before.is_some() {
@@ -346,14 +356,12 @@ impl PageStream {
                 )));
             }
             // A statement that returns no rows (e.g. an INSERT): nothing to hand on.
-            self.next_state = None;
             self.position.finished = true;
-            return Ok(None);
+            return Ok((None, None));
         };
         // Page numbers come from resume tokens, which are user input: they stop at the top.
         self.next_number = number.saturating_add(1);
         self.progress.retries = self.progress.retries.saturating_add(u64::from(f.retries));
-        self.next_state = f.paging_state.clone();
         let n = rows.len();
         let taken = self.budget.take(n);
         if !taken.handed_on {
@@ -367,7 +375,7 @@ impl PageStream {
                 finished,
                 statement: self.fingerprint,
             };
-            return Ok(None);
+            return Ok((None, f.paging_state));
         }
         let truncated = taken.skipped + taken.kept < n;
         let rows = if taken.skipped > 0 || truncated {
@@ -375,6 +383,7 @@ impl PageStream {
         } else {
             rows
         };
+        let next = f.paging_state.clone();
         let info = PageInfo {
             number,
             rows: rows.len(),
@@ -394,7 +403,28 @@ impl PageStream {
             // A callback that panicked once poisons nothing we rely on.
             (f.lock().unwrap_or_else(|e| e.into_inner()))(&page.info);
         }
-        Ok(Some(page))
+        Ok((Some(page), next))
+    }
+}
+
+/// What [`PageStream::deliver`] makes of a fetched page: the page for the consumer (if
+/// any), and the paging state of the next one (if any).
+type Delivered = (Option<Page>, Option<Bytes>);
+
+/// A stream's page requests, settled when it starts.
+#[derive(Debug)]
+struct Plan {
+    page_size: i32,
+    first_page_timeout: Duration,
+    page_timeout: Duration,
+    retries: Retries,
+}
+
+impl Plan {
+    /// The request for the page at `paging_state`; `first`: the first this stream asks for.
+    fn request(&self, paging_state: Option<Bytes>, first: bool) -> PageRequest {
+        let timeout = if first { self.first_page_timeout } else { self.page_timeout };
+        PageRequest { page_size: self.page_size, paging_state, timeout }
     }
 }
 
@@ -454,28 +484,25 @@ impl Stream for PageStream {
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
                 State::Unstarted(_) => {
-                    let State::Unstarted(unstarted) = std::mem::replace(&mut this.state, State::Done) else {
+                    let State::Unstarted(pending) = std::mem::replace(&mut this.state, State::Done) else {
                         continue;
                     };
-                    let (statement, values) = *unstarted;
-                    if let Err(e) = this.start(statement, values) {
+                    if let Err(e) = this.start(pending) {
                         this.state = State::Done;
                         return Poll::Ready(Some(Err(e)));
                     }
                 }
-                State::Idle => {
+                State::Idle { .. } => {
                     if let Some(e) = this.deadline_passed() {
                         this.state = State::Done;
                         return Poll::Ready(Some(Err(e)));
                     }
-                    let (Some(fetcher), Some(next)) = (this.fetcher.clone(), this.next_state.clone()) else {
-                        this.state = State::Done;
-                        continue;
-                    };
-                    let state = Some(next.clone());
+                    let State::Idle { next } = std::mem::replace(&mut this.state, State::Done) else { continue };
+                    let Some(plan) = &this.plan else { continue };
+                    let request = plan.request(Some(next.clone()), false);
                     this.state = State::Fetching {
-                        fetch: Box::pin(async move { fetcher.fetch(Some(next), false).await }),
-                        state_before: state,
+                        fetch: this.source.clone().fetch_owned(request, plan.retries.clone()),
+                        state_before: Some(next),
                         first: false,
                     };
                 }
@@ -485,10 +512,10 @@ impl Stream for PageStream {
                     let first = *first;
                     match result {
                         Ok(f) => {
-                            this.state = State::Idle;
+                            this.state = State::Done;
                             match this.deliver(f, state_before, first) {
-                                Ok(page) => {
-                                    this.after_page(first);
+                                Ok((page, next)) => {
+                                    this.after_page(first, next);
                                     if let Some(page) = page {
                                         return Poll::Ready(Some(Ok(page)));
                                     }
@@ -544,8 +571,8 @@ impl Stream for PageStream {
                         },
                     };
                     match this.deliver(f, Some(state_before), false) {
-                        Ok(page) => {
-                            this.after_page(false);
+                        Ok((page, next)) => {
+                            this.after_page(false, next);
                             if let Some(page) = page {
                                 return Poll::Ready(Some(Ok(page)));
                             }

@@ -9,8 +9,9 @@
 //! in-flight request: the connection keeps that stream id until the late reply).
 //!
 //! Owns the task, the channel's items and the byte and page accounting ([`Gauges`],
-//! [`Budget`]). Fetching one page is [`super::fetch`]'s job; what the consumer sees is
-//! [`super::pages`]'.
+//! [`BufferedBytes`], [`Budget`]). While it runs, the task owns the paging position
+//! (the next [`PageRequest`]). Fetching one page is the page source's job
+//! ([`super::source`]); what the consumer sees is [`super::pages`]'.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,8 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc};
 
-use super::fetch::{Fetched, Fetcher};
-use crate::session::Error;
+use super::source::{Fetched, PageRequest, PageSource, Retries};
+use crate::error::Error;
 
 /// Gauges of one session's streams, for tests and monitoring: read-ahead tasks alive,
 /// pages waiting in page channels and their bytes.
@@ -53,35 +54,37 @@ impl Gauges {
     }
 }
 
-/// Counts a running producer while alive (the task's future owns it, so an aborted
-/// task drops it too).
-pub(crate) struct Alive(Arc<Gauges>);
+/// Counts a running producer in [`Gauges::producers`] while it lives (the task's future
+/// owns it, so an aborted task drops it too).
+#[derive(Debug)]
+pub(crate) struct ProducerCount(Arc<Gauges>);
 
-impl Alive {
-    pub(crate) fn new(g: Arc<Gauges>) -> Alive {
+impl ProducerCount {
+    pub(crate) fn new(g: Arc<Gauges>) -> ProducerCount {
         g.producers.fetch_add(1, Ordering::Relaxed);
-        Alive(g)
+        ProducerCount(g)
     }
 }
 
-impl Drop for Alive {
+impl Drop for ProducerCount {
     fn drop(&mut self) {
         self.0.producers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// One stream's buffered bytes, and the signal that some were taken.
+/// One stream's bytes waiting in its page channel, its `max_buffered_bytes`, and the
+/// signal that some were taken.
 #[derive(Debug)]
-pub(crate) struct Window {
+pub(crate) struct BufferedBytes {
     bytes: AtomicUsize,
     freed: Notify,
     max_bytes: Option<usize>,
     gauges: Arc<Gauges>,
 }
 
-impl Window {
-    pub(crate) fn new(max_bytes: Option<usize>, gauges: Arc<Gauges>) -> Arc<Window> {
-        Arc::new(Window { bytes: AtomicUsize::new(0), freed: Notify::new(), max_bytes, gauges })
+impl BufferedBytes {
+    pub(crate) fn new(max_bytes: Option<usize>, gauges: Arc<Gauges>) -> Arc<BufferedBytes> {
+        Arc::new(BufferedBytes { bytes: AtomicUsize::new(0), freed: Notify::new(), max_bytes, gauges })
     }
 
     fn over_budget(&self) -> bool {
@@ -95,23 +98,24 @@ impl Window {
 pub(crate) struct Buffered {
     fetched: Fetched,
     state_before: Bytes,
-    _books: OnTheBooks,
+    _counted: BufferedPageCount,
 }
 
-/// The accounting of one buffered page, undone on drop.
+/// One buffered page counted in its stream's [`BufferedBytes`] and the session's
+/// [`Gauges`]; uncounted on drop.
 #[derive(Debug)]
-struct OnTheBooks {
+struct BufferedPageCount {
     bytes: usize,
-    window: Arc<Window>,
+    buffered: Arc<BufferedBytes>,
 }
 
 impl Buffered {
-    fn new(fetched: Fetched, state_before: Bytes, window: Arc<Window>) -> Buffered {
+    fn new(fetched: Fetched, state_before: Bytes, buffered: Arc<BufferedBytes>) -> Buffered {
         let bytes = fetched.bytes();
-        window.bytes.fetch_add(bytes, Ordering::AcqRel);
-        window.gauges.buffered_pages.fetch_add(1, Ordering::Relaxed);
-        window.gauges.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
-        Buffered { fetched, state_before, _books: OnTheBooks { bytes, window } }
+        buffered.bytes.fetch_add(bytes, Ordering::AcqRel);
+        buffered.gauges.buffered_pages.fetch_add(1, Ordering::Relaxed);
+        buffered.gauges.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
+        Buffered { fetched, state_before, _counted: BufferedPageCount { bytes, buffered } }
     }
 
     /// The page and the paging state it was fetched with; it leaves the books.
@@ -120,12 +124,12 @@ impl Buffered {
     }
 }
 
-impl Drop for OnTheBooks {
+impl Drop for BufferedPageCount {
     fn drop(&mut self) {
-        self.window.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
-        self.window.gauges.buffered_pages.fetch_sub(1, Ordering::Relaxed);
-        self.window.gauges.buffered_bytes.fetch_sub(self.bytes, Ordering::Relaxed);
-        self.window.freed.notify_one();
+        self.buffered.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.buffered.gauges.buffered_pages.fetch_sub(1, Ordering::Relaxed);
+        self.buffered.gauges.buffered_bytes.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.buffered.freed.notify_one();
     }
 }
 
@@ -181,43 +185,49 @@ impl Budget {
 pub(crate) type Item = Result<Buffered, Error>;
 
 /// The read-ahead task of one stream, from the page after the first.
+#[derive(Debug)]
 pub(crate) struct Producer {
-    pub(crate) fetcher: Arc<Fetcher>,
-    pub(crate) window: Arc<Window>,
+    pub(crate) buffered: Arc<BufferedBytes>,
     pub(crate) tx: mpsc::Sender<Item>,
-    pub(crate) next: Bytes,
+    /// The next page to fetch: its paging state is always `Some` (the task ends at the
+    /// last page), and the task is its only owner.
+    pub(crate) next: PageRequest,
+    pub(crate) retries: Retries,
     pub(crate) budget: Budget,
     /// Made before the task is spawned, so the gauge counts it from then on.
-    pub(crate) alive: Alive,
+    pub(crate) count: ProducerCount,
 }
 
 impl Producer {
-    pub(crate) async fn run(self) {
-        let Producer { fetcher, window, tx, mut next, mut budget, alive: _alive } = self;
+    /// The task: fetches from `source` until the last page, a limit, an error, or the
+    /// consumer's end.
+    pub(crate) async fn run<S: PageSource>(self, source: Arc<S>) {
+        let Producer { buffered, tx, mut next, retries, mut budget, count: _count } = self;
         loop {
             if budget.exhausted() {
                 return;
             }
             // A slot first: the request for a page is only sent when there is room for it.
             let Ok(slot) = tx.reserve().await else { return };
-            while window.over_budget() {
+            while buffered.over_budget() {
                 tokio::select! {
-                    _ = window.freed.notified() => {}
+                    _ = buffered.freed.notified() => {}
                     _ = tx.closed() => return,
                 }
             }
             let fetched = tokio::select! {
-                f = fetcher.fetch(Some(next.clone()), false) => f,
+                f = source.fetch(&next, &retries) => f,
                 _ = tx.closed() => return,
             };
             match fetched {
                 Ok(f) => {
-                    let more = f.paging_state.clone();
                     budget.take(f.rows.as_ref().map_or(0, |r| r.len()));
-                    slot.send(Ok(Buffered::new(f, next, window.clone())));
-                    match more {
-                        Some(state) => next = state,
-                        None => return,
+                    let more = f.paging_state.is_some();
+                    // Always a state: the task starts with one and ends at the page without one.
+                    let before = std::mem::replace(&mut next.paging_state, f.paging_state.clone()).unwrap_or_default();
+                    slot.send(Ok(Buffered::new(f, before, buffered.clone())));
+                    if !more {
+                        return;
                     }
                 }
                 Err(e) => {

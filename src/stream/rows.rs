@@ -14,7 +14,7 @@ use super::config::{StreamConfig, config_setters};
 use super::page::{Page, Progress};
 use super::pages::PageStream;
 use super::resume::ResumePoint;
-use crate::session::Error;
+use crate::error::Error;
 use crate::types::{DeserializeOwnedRow, IntoTypedRows, Row};
 
 /// The page being read: its rows as `T` (`None` when they failed the type check), and
@@ -32,7 +32,7 @@ struct Current<T> {
 /// Made by [`Session::stream`](crate::session::Session::stream). Nothing is sent before
 /// the first poll; configure it before (every [`StreamConfig`] setter is here too; one
 /// called after the first poll makes the next item an
-/// [`Error::Config`](crate::session::Error::Config) naming it, and ends the stream).
+/// [`Error::Config`](crate::Error::Config) naming it, and ends the stream).
 /// Pages are fetched ahead as [`StreamConfig::prefetch`] says, so memory holds at most
 /// `prefetch + 1` pages whatever the table size. Dropping the stream is the cleanup.
 ///

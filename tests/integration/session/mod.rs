@@ -95,6 +95,36 @@ async fn unprepared_is_recovered_transparently() {
     assert_eq!(r.rows_typed::<(&str,)>().unwrap().next().unwrap().unwrap().0, "seven");
 }
 
+/// Every request goes through one path, but only pages are retried: a plain query,
+/// execute or batch that fails with a retryable error fails at once.
+#[tokio::test]
+async fn plain_statements_are_not_retried_but_pages_are() {
+    let Setup { target, session, _ks } = setup("session::plain_statements_are_not_retried_but_pages_are").await;
+    let Some(node) = target.require_testkit("injects an Overloaded error") else { return };
+    let select = "SELECT v FROM t WHERE k = 8";
+    let overloaded = || Fault::error(ErrorKind::Overloaded, "Server is overloaded").matching(select).once();
+    node.faults().add(overloaded());
+    let err = session.query(select, ()).await.unwrap_err();
+    assert!(matches!(err.server_kind(), Some(ErrorKind::Overloaded)), "{err}");
+    let prepared = session.prepare(select).await.unwrap();
+    node.faults().add(overloaded());
+    let err = session.execute(&prepared, ()).await.unwrap_err();
+    assert!(matches!(err.server_kind(), Some(ErrorKind::Overloaded)), "{err}");
+    let insert = "INSERT INTO t (k, v) VALUES (8, 'eight')";
+    node.faults().add(Fault::error(ErrorKind::Overloaded, "Server is overloaded").matching(insert).once());
+    let mut batch = Batch::new(BatchType::Unlogged);
+    batch.add_query(insert, ()).unwrap();
+    let err = session.batch(&batch).await.unwrap_err();
+    assert!(matches!(err.server_kind(), Some(ErrorKind::Overloaded)), "{err}");
+    // The same failure on a page is retried, with the stream's policy.
+    node.faults().add(overloaded());
+    node.stats().reset();
+    let mut pages = session.stream(select, ()).pages();
+    let page = futures_util::StreamExt::next(&mut pages).await.unwrap().unwrap();
+    assert_eq!(page.retries(), 1);
+    assert_eq!(node.stats().requests(select), 2, "the page was asked for twice");
+}
+
 #[tokio::test]
 async fn a_batch_is_reprepared_on_unprepared() {
     let Setup { target, session, _ks } = setup("session::a_batch_is_reprepared_on_unprepared").await;

@@ -23,7 +23,7 @@ async fn session_with(
 /// The rows of the first page of `SCAN` on `session`, as `stream` is set up.
 async fn first_page_len(
     session: &Session,
-    statement: impl Into<cqlstream::stream::StreamStatement>,
+    statement: impl Into<cqlstream::session::StreamStatement>,
     stream: impl FnOnce(cqlstream::stream::RowStream) -> cqlstream::stream::RowStream,
 ) -> usize {
     let mut pages = stream(session.stream(statement, ())).pages();

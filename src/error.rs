@@ -1,5 +1,12 @@
-//! The driver's error type: what a statement can fail with, with the server's error
-//! code, message and extra fields kept.
+//! The driver's one error type, [`Error`]: what a session call or a stream can fail
+//! with, with the server's error code, message and extra fields kept.
+//!
+//! Owns the error values and their wording. One type for the crate, so that `?` works
+//! from a statement to a stream and back; the variants say which layer makes them
+//! (the stream's: [`Error::DeadlineExceeded`], [`Error::RetriesExhausted`],
+//! [`Error::Resume`], and [`Error::Config`] for a late setter). It is re-exported as
+//! `cqlstream::session::Error`, the path it had. It uses connection, protocol and types
+//! for the errors it wraps, and neither session nor stream.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,7 +16,7 @@ use crate::protocol::response::{ErrorBody, ErrorKind};
 use crate::protocol::{DecodeError, EncodeError};
 use crate::types::{DeserializeError, SerializeError};
 
-/// Everything a session call can fail with.
+/// Everything a session call or a stream can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -54,13 +61,16 @@ pub enum Error {
     /// The server replied with something that makes no sense for the request.
     #[error("unexpected reply: {0}")]
     Unexpected(String),
-    /// The session was configured wrongly.
+    /// The session was configured wrongly, or a stream was configured after its first
+    /// poll.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// A stream's whole-stream deadline passed.
+    /// A stream's whole-stream deadline passed (made by the stream, and by the request
+    /// path for a page).
     #[error("the stream's deadline of {0:?} passed")]
     DeadlineExceeded(Duration),
-    /// A page fetch failed every attempt the retry policy allowed; the last error is kept.
+    /// A request failed every attempt its retry policy allowed (today only pages are
+    /// retried); the last error is kept.
     #[error("failed after {attempts} attempts: {last}")]
     RetriesExhausted {
         /// Attempts made.
@@ -68,7 +78,7 @@ pub enum Error {
         /// The last attempt's error.
         last: Box<Error>,
     },
-    /// A resume point that cannot be used for this stream.
+    /// A resume point that cannot be used for this stream (made by the stream).
     #[error("cannot resume: {0}")]
     Resume(String),
 }
@@ -90,7 +100,7 @@ fn authentication_message(node: &SocketAddr, error: &ConnectionError) -> String 
     }
 }
 
-/// One contact point that [`SessionBuilder::build`](super::SessionBuilder::build)
+/// One contact point that [`SessionBuilder::build`](crate::session::SessionBuilder::build)
 /// could not use, and why.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -1,15 +1,18 @@
-//! Which failed page fetches a stream retries, how often, and how long it waits
-//! between attempts.
+//! [`RetryPolicy`]: which failed requests are tried again, how often, and how long to
+//! wait between attempts. Today only page fetches are retried (with the stream's
+//! policy): a page is a read addressed by its paging state, so retrying it can neither
+//! lose nor repeat a row, and the only question is whether trying again can help.
 //!
-//! Owns the decision and the backoff arithmetic only; the fetch loop that applies them
-//! is [`super::fetch`]. A page is a read addressed by its paging state, so retrying it
-//! can neither lose nor repeat a row: the only question is whether trying again can
-//! help.
+//! Owns the decision and the backoff arithmetic only, on [`crate::Error`]; the attempt
+//! loop that applies them is the session's request path (`session::request`). It
+//! uses no other module of the driver, so both session and stream may use it (the
+//! stream's configuration holds one); it is re-exported as
+//! `cqlstream::stream::RetryPolicy`.
 
 use std::time::Duration;
 
+use crate::error::Error;
 use crate::protocol::response::ErrorKind;
-use crate::session::Error;
 
 /// The retry policy for page fetches.
 ///
