@@ -49,8 +49,11 @@
 //!   (`request/`, one file per opcode), responses (`response/`, one file per opcode),
 //!   v4 LZ4 bodies (`compression`), v5 segments (`segment`, `crc`), and the
 //!   `tokio_util` codec (`codec`) that switches framing mid-connection.
-//! - [`connection`]: one connection: the handshake, and the task that owns the socket
-//!   and multiplexes 32,768 stream ids.
+//! - [`connection`]: one connection. Its core (`core/`) is a state machine with no IO:
+//!   stream ids, requests in flight and waiting, deadlines, orphans, heartbeats, write
+//!   backpressure, defunct detection, fed bytes, commands and the time; `task` is the
+//!   thin async loop around it that owns the socket. The handshake is a state machine
+//!   too (`handshake/machine.rs`) driven by `handshake/mod.rs`.
 //! - [`session`]: [`session::Session`]: the pool, statements, the prepared cache,
 //!   results, the one request path every query, execute, batch and page goes through,
 //!   and making streams ([`session::Session::stream`]). It may use connection and stream.
@@ -70,6 +73,21 @@
 //!   the invariant checks of the fuzz targets under `fuzz/`.
 //! - `protocol-spec/README.md` in the repository maps every spec section to the module
 //!   and the tests that cover it.
+//!
+//! Which room may use which (a room stands on the ones below it, never on one above;
+//! `tests/integration/layering.rs` fails on a `use` outside this table):
+//!
+//! | room | may use |
+//! |---|---|
+//! | `protocol` | nothing else |
+//! | `types` | `protocol` |
+//! | `token` | `protocol`, `types` |
+//! | `connection` | `protocol` |
+//! | `error` | `protocol`, `connection`, `types` |
+//! | `retry` | `protocol`, `connection`, `error` |
+//! | `stream` | `protocol`, `types`, `error`, `retry` |
+//! | `session` | `protocol`, `types`, `connection`, `stream`, `error`, `retry` |
+//! | `testkit` | `protocol`, `types`, `token` |
 #![forbid(unsafe_code)]
 
 pub mod connection;

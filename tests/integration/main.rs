@@ -19,6 +19,7 @@ mod connection;
 mod derive;
 #[cfg(feature = "testkit")]
 mod interop_scylla;
+mod layering;
 mod protocol;
 #[cfg(feature = "testkit")]
 mod session;
