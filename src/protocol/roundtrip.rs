@@ -132,13 +132,14 @@ fn normalized(envs: &[Envelope]) -> Vec<Envelope> {
         .collect()
 }
 
-struct StreamConfig {
+/// How a byte stream is framed and compressed, and which side reads it.
+struct WireSetup {
     role: Role,
     framing: Framing,
     compression: Compression,
 }
 
-impl StreamConfig {
+impl WireSetup {
     fn codec(&self, role: Role) -> CqlCodec {
         let mut c = CqlCodec::new(role).with_max_envelope_len(FUZZ_MAX_ENVELOPE);
         c.set_framing(self.framing);
@@ -149,7 +150,7 @@ impl StreamConfig {
 
 /// Decodes `data` fed in chunks of the given sizes (cycled); returns the envelopes and
 /// the error that stopped decoding, if any (as text, since io errors are not `Eq`).
-fn decode_stream(cfg: &StreamConfig, data: &[u8], chunks: &[usize]) -> (Vec<Envelope>, Option<String>) {
+fn decode_stream(cfg: &WireSetup, data: &[u8], chunks: &[usize]) -> (Vec<Envelope>, Option<String>) {
     let mut codec = cfg.codec(cfg.role);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
@@ -209,7 +210,7 @@ fn check_messages(role: Role, envs: &[Envelope]) -> usize {
 }
 
 /// The decoded envelopes, re-encoded by the peer's codec and decoded again, are equal.
-fn check_reencode(cfg: &StreamConfig, envs: &[Envelope]) {
+fn check_reencode(cfg: &WireSetup, envs: &[Envelope]) {
     if envs.is_empty() {
         return;
     }
@@ -229,7 +230,7 @@ fn check_reencode(cfg: &StreamConfig, envs: &[Envelope]) {
 
 /// Returns how many messages decoded (and round-tripped); 0 when decoding stopped on
 /// an error before the end.
-fn check_stream(cfg: &StreamConfig, data: &[u8], seed: u8) -> usize {
+fn check_stream(cfg: &WireSetup, data: &[u8], seed: u8) -> usize {
     let whole = decode_stream(cfg, data, &[data.len().max(1)]);
     let chunked = decode_stream(cfg, data, &chunk_pattern(seed));
     assert_eq!(whole, chunked, "decoding depends on how the input is chunked");
@@ -242,7 +243,7 @@ fn check_stream(cfg: &StreamConfig, data: &[u8], seed: u8) -> usize {
 /// bits 2..: chunking).
 pub fn envelope_stream(data: &[u8]) -> usize {
     let Some((&c, rest)) = data.split_first() else { return 0 };
-    let cfg = StreamConfig {
+    let cfg = WireSetup {
         role: if c & 1 == 0 { Role::Client } else { Role::Server },
         framing: Framing::Envelopes,
         compression: if c & 2 == 0 { Compression::None } else { Compression::Lz4 },
@@ -259,7 +260,7 @@ pub fn envelope_stream(data: &[u8]) -> usize {
 pub fn segment_stream(data: &[u8]) -> usize {
     let Some((&c, rest)) = data.split_first() else { return 0 };
     let compressed = c & 2 != 0;
-    let cfg = StreamConfig {
+    let cfg = WireSetup {
         role: if c & 1 == 0 { Role::Client } else { Role::Server },
         framing: Framing::Segments,
         compression: if compressed { Compression::Lz4 } else { Compression::None },
