@@ -113,7 +113,7 @@ async fn write_page(
     session: &Session,
     insert: &PreparedStatement,
     derived: Vec<(i32, i32, i32, i64)>,
-) -> Result<(), cqlstream::session::Error> {
+) -> Result<(), cqlstream::Error> {
     stream::iter(derived)
         .map(Ok)
         .try_for_each_concurrent(WRITE_CONCURRENCY, |row| async move { session.execute(insert, row).await.map(drop) })

@@ -4,8 +4,9 @@
 //! Owns the error values and their wording. One type for the crate, so that `?` works
 //! from a statement to a stream and back; the variants say which layer makes them
 //! (the stream's: [`Error::DeadlineExceeded`], [`Error::RetriesExhausted`],
-//! [`Error::Resume`], and [`Error::Config`] for a late setter). It is re-exported as
-//! `cqlstream::session::Error`, the path it had. It uses connection, protocol and types
+//! [`Error::Resume`], and [`Error::Config`] for a late setter). It is
+//! `cqlstream::Error`, the crate's, not the session's: there is no `session::Error`, so
+//! no layer's error holds another layer's variants by accident. It uses connection, protocol and types
 //! for the errors it wraps, and neither session nor stream.
 
 use std::net::SocketAddr;

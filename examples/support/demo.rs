@@ -47,7 +47,7 @@ pub(crate) async fn load(
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= rows {
-                    return Ok::<_, cqlstream::session::Error>(());
+                    return Ok::<_, cqlstream::Error>(());
                 }
                 let (pk, ck) = key(i);
                 buf.clear();

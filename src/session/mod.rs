@@ -7,7 +7,7 @@
 //! message kept.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), cqlstream::session::Error> {
+//! # async fn demo() -> Result<(), cqlstream::Error> {
 //! use cqlstream::session::Session;
 //!
 //! let session = Session::builder().contact_point("127.0.0.1:9042").build().await?;
@@ -51,7 +51,9 @@ pub use result::QueryResult;
 pub use statement::{Batch, BatchItem, PreparedStatement, Statement, StatementOptions};
 pub use streams::StreamStatement;
 
-pub use crate::error::{ContactPointError, ContactPointFailure, Error};
+pub use crate::error::{ContactPointError, ContactPointFailure};
+
+use crate::error::Error;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

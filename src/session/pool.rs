@@ -16,8 +16,8 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::Error;
 use crate::connection::{Connection, ConnectionConfig, ConnectionError};
+use crate::error::Error;
 
 /// How long the keeper sleeps when nothing wakes it: an idle session notices a dead
 /// connection within this long even when no request picks it.

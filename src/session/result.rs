@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use uuid::Uuid;
 
-use super::Error;
+use crate::error::Error;
 use crate::protocol::response::SchemaChange;
 use crate::types::{DeserializeRow, RowsPage, TypedRows};
 

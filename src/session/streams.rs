@@ -11,7 +11,8 @@
 use std::sync::Arc;
 
 use super::request::{Answer, Attempts, Call, Work};
-use super::{Error, PreparedStatement, QueryResult, Session, Statement, StatementOptions};
+use super::{PreparedStatement, QueryResult, Session, Statement, StatementOptions};
+use crate::error::Error;
 use crate::protocol::Values;
 use crate::stream::{Fetched, PageRequest, PageSource, PageStream, Retries, RowStream, StatementSettings, StreamStats};
 use crate::types::{Row, SerializeRow, serialize_values, serialize_values_untyped};

@@ -54,7 +54,7 @@ impl PageInfo {
 /// no copy:
 ///
 /// ```no_run
-/// # async fn demo(session: cqlstream::session::Session) -> Result<(), cqlstream::session::Error> {
+/// # async fn demo(session: cqlstream::session::Session) -> Result<(), cqlstream::Error> {
 /// use futures_util::StreamExt;
 ///
 /// let mut pages = session.stream("SELECT id, name FROM shop.items", ()).page_size(1000).pages();

@@ -37,7 +37,7 @@ struct Current<T> {
 /// `prefetch + 1` pages whatever the table size. Dropping the stream is the cleanup.
 ///
 /// ```no_run
-/// # async fn demo(session: cqlstream::session::Session) -> Result<(), cqlstream::session::Error> {
+/// # async fn demo(session: cqlstream::session::Session) -> Result<(), cqlstream::Error> {
 /// use futures_util::StreamExt;
 ///
 /// let mut rows = session

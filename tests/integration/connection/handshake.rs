@@ -200,7 +200,7 @@ async fn a_session_moves_past_a_silent_contact_point() {
     // setter this time).
     let alone = Session::builder().contact_point(silent.to_string()).handshake_timeout(Duration::from_millis(300));
     let err = tokio::time::timeout(OUTER, alone.build()).await.expect("build() hung on the silent node").unwrap_err();
-    let cqlstream::session::Error::NoNodeAvailable(failures) = &err else { panic!("{err}") };
+    let cqlstream::Error::NoNodeAvailable(failures) = &err else { panic!("{err}") };
     assert!(
         matches!(
             &failures[..],

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use crate::support::TestTarget;
+use cqlstream::Error;
 use cqlstream::connection::ConnectionError;
 use cqlstream::protocol::response::ErrorKind;
-use cqlstream::session::{ContactPointError, Error, Session};
+use cqlstream::session::{ContactPointError, Session};
 use cqlstream::testkit::TestNode;
 
 #[tokio::test]

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use crate::support::{TestKeyspace, TestTarget};
 use bytes::Bytes;
+use cqlstream::Error;
 use cqlstream::protocol::Compression;
 use cqlstream::protocol::request::BatchType;
 use cqlstream::protocol::response::ErrorKind;
-use cqlstream::session::{Batch, Error, Session, Statement};
+use cqlstream::session::{Batch, Session, Statement};
 use cqlstream::testkit::{Fault, TestNode};
 use cqlstream::types::Row;
 

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use crate::support::TestTarget;
+use cqlstream::Error;
 use cqlstream::protocol::response::ErrorKind;
-use cqlstream::session::{Error, ReconnectPolicy, Session, Statement};
+use cqlstream::session::{ReconnectPolicy, Session, Statement};
 use cqlstream::testkit::{Fault, TestNode};
 
 /// Waits (at most 10 s, then panics with `what`) until `done` holds.

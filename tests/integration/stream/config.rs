@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::support::{TestKeyspace, TestTarget};
-use cqlstream::session::{Error, Session, Statement};
+use cqlstream::Error;
+use cqlstream::session::{Session, Statement};
 use cqlstream::stream::{RetryPolicy, StreamConfig};
 use cqlstream::testkit::Fault;
 use futures_util::StreamExt;

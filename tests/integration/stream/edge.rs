@@ -3,7 +3,8 @@
 //! type mismatches.
 
 use crate::support::TestTarget;
-use cqlstream::session::{Error, Statement};
+use cqlstream::Error;
+use cqlstream::session::Statement;
 use cqlstream::stream::ResumePoint;
 use cqlstream::testkit::Fault;
 use futures_util::StreamExt;

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use crate::support::TestTarget;
+use cqlstream::Error;
 use cqlstream::protocol::Consistency;
 use cqlstream::protocol::response::ErrorKind;
-use cqlstream::session::Error;
 use cqlstream::stream::RetryPolicy;
 use cqlstream::testkit::Fault;
 use futures_util::StreamExt;

@@ -248,7 +248,7 @@ async fn prepared_statements_with_values_stream_too() {
     assert!(got.iter().all(|(pk, ck, v)| *v == format!("row{}", pk * 10 + ck)));
     // A values error is the stream's first item.
     let mut bad = session.stream(&select, ("not a list",));
-    assert!(matches!(bad.next().await, Some(Err(cqlstream::session::Error::Serialize(_)))));
+    assert!(matches!(bad.next().await, Some(Err(cqlstream::Error::Serialize(_)))));
     assert!(bad.next().await.is_none());
 }
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::support::TestTarget;
+use cqlstream::Error;
 use cqlstream::protocol::response::ErrorKind;
-use cqlstream::session::Error;
 use cqlstream::stream::{ResumePoint, RetryPolicy, RowStream};
 use cqlstream::testkit::Fault;
 use cqlstream::types::DeserializeOwnedRow;

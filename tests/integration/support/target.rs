@@ -67,7 +67,7 @@ pub(crate) enum TargetError {
     Start(#[from] std::io::Error),
     /// Connecting or creating the keyspace failed.
     #[error(transparent)]
-    Session(#[from] cqlstream::session::Error),
+    Session(#[from] cqlstream::Error),
 }
 
 /// A real cluster named by the environment.
@@ -289,7 +289,7 @@ impl Drop for TestKeyspace {
                 let drop = async {
                     let session = builder.build().await?;
                     session.query(format!("DROP KEYSPACE IF EXISTS {name}"), ()).await?;
-                    Ok::<_, cqlstream::session::Error>(())
+                    Ok::<_, cqlstream::Error>(())
                 };
                 match tokio::time::timeout(Duration::from_secs(30), drop).await {
                     Ok(Ok(())) => {}
