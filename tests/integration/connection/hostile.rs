@@ -21,6 +21,8 @@ use cqlstream::protocol::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::protocol::hostile::lz4_bomb;
+
 /// Generous bound on every test, so that a regression fails instead of hanging.
 const OUTER: Duration = Duration::from_secs(20);
 
@@ -337,21 +339,6 @@ async fn a_reply_in_another_protocol_version_closes_the_connection() {
     })
     .await
     .expect("hung");
-}
-
-/// The v4 compressed body of `declared` bytes that LZ4 expands at its limit of ~255x
-/// (see tests/integration/protocol/hostile.rs).
-fn lz4_bomb(declared: usize) -> Vec<u8> {
-    let mut body = (declared as u32).to_be_bytes().to_vec();
-    body.extend_from_slice(&[0x1f, b'a', 1, 0]);
-    let mut rest = declared - 6 - 19;
-    while rest >= 255 {
-        body.push(255);
-        rest -= 255;
-    }
-    body.push(rest as u8);
-    body.extend_from_slice(&[0x50, b'b', b'b', b'b', b'b', b'b']);
-    body
 }
 
 fn compressed(stream: i16, body: &[u8]) -> Vec<u8> {

@@ -270,7 +270,7 @@ fn rows_without_columns_cannot_claim_rows() {
 /// A v4 compressed body (spec v4 §5) that declares `declared` bytes (at least 25) and
 /// really expands to them at LZ4's ratio limit of about 255: one literal, one match
 /// repeating it `declared - 6` times, and five closing literals.
-fn lz4_bomb(declared: usize) -> Vec<u8> {
+pub(crate) fn lz4_bomb(declared: usize) -> Vec<u8> {
     let mut body = (declared as u32).to_be_bytes().to_vec();
     body.extend_from_slice(&[0x1f, b'a', 1, 0]);
     let mut rest = declared - 6 - 19;

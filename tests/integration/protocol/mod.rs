@@ -3,7 +3,7 @@
 
 #[cfg(feature = "fuzzing")]
 mod fuzz_seeds;
-mod hostile;
+pub(crate) mod hostile;
 mod request_vectors;
 mod response_vectors;
 mod segment_vectors;
