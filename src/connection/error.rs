@@ -79,11 +79,6 @@ pub enum ConnectionError {
     /// The server sent a message that makes no sense at this point.
     #[error("unexpected {0} during the handshake")]
     Unexpected(String),
-    /// No heartbeat reply within the request timeout: the connection was closed.
-    /// No longer produced: an unanswered heartbeat is now
-    /// [`ConnectionError::Defunct`] with [`DefunctReason::HeartbeatUnanswered`].
-    #[error("heartbeat not answered within {0:?}; connection closed")]
-    HeartbeatTimeout(std::time::Duration),
     /// The connection was declared defunct and closed: it was open, but no longer did
     /// its job (see [`DefunctReason`]). Every request in flight or waiting on it failed
     /// with this error; a pool should replace the connection.
